@@ -1,0 +1,78 @@
+// Counter-based randomness: every draw is a pure function of (seed, replication, stream, step,
+// entity id, block), computed with Philox4x32-10, so no result depends on which thread or rank
+// made the draw or in what order. One call yields four 32-bit lanes.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+
+#include <Random123/philox.h>
+
+namespace policysim {
+
+// What a draw is for; part of the counter, so streams never overlap.
+enum class Stream : std::uint32_t {
+  kPopulation = 1,     // consumer attributes (id = consumer)
+  kInitialChoice = 2,  // initial service per sector (id = consumer)
+  kNetwork = 3,        // graph generation (id = node)
+  kConsumer = 4,       // per-step consent and choice revision (id = consumer)
+  kBreach = 5,         // per-step breaches (id = firm; the JV is id = firms)
+};
+
+struct RngKey {
+  std::uint64_t seed = 1;
+  std::uint32_t replication = 1;
+};
+
+using Lanes = std::array<std::uint32_t, 4>;
+
+// The four lanes for one (stream, step, id, block).
+inline Lanes draw(const RngKey& key, Stream stream, std::uint32_t step, std::uint32_t id,
+                  std::uint32_t block) {
+  using Philox = r123::Philox4x32;
+  const Philox::key_type k{{static_cast<std::uint32_t>(key.seed),
+                            static_cast<std::uint32_t>(key.seed >> 32)}};
+  const Philox::ctr_type c{{id, step, (static_cast<std::uint32_t>(stream) << 24) | block,
+                            key.replication}};
+  const auto r = Philox()(c, k);
+  return {r[0], r[1], r[2], r[3]};
+}
+
+// A lane as a double uniform in (0, 1), never exactly 0 or 1.
+inline double to_unit(std::uint32_t x) { return (static_cast<double>(x) + 0.5) * 0x1p-32; }
+
+// A probability as a 32-bit threshold: `lane < threshold(p)` happens with probability p.
+inline std::uint64_t threshold(double p) {
+  if (p <= 0) return 0;
+  if (p >= 1) return std::uint64_t{1} << 32;
+  return static_cast<std::uint64_t>(p * 0x1p32);
+}
+
+// A uniform random bit generator over one (stream, step, id): successive blocks of the
+// counter, four lanes each. Lets Boost.Random's distributions draw counter-based numbers.
+class CounterEngine {
+ public:
+  using result_type = std::uint32_t;
+  CounterEngine(const RngKey& key, Stream stream, std::uint32_t step, std::uint32_t id)
+      : key_(key), stream_(stream), step_(step), id_(id) {}
+  static constexpr result_type min() { return 0; }
+  static constexpr result_type max() { return std::numeric_limits<result_type>::max(); }
+  result_type operator()() {
+    if (lane_ == 4) {
+      lanes_ = draw(key_, stream_, step_, id_, block_++);
+      lane_ = 0;
+    }
+    return lanes_[lane_++];
+  }
+
+ private:
+  RngKey key_;
+  Stream stream_;
+  std::uint32_t step_, id_;
+  std::uint32_t block_ = 0;
+  Lanes lanes_{};
+  int lane_ = 4;
+};
+
+}  // namespace policysim

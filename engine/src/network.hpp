@@ -1,0 +1,13 @@
+// Social networks over consumers (MODEL.md section 2), generated from the counter-based stream
+// so that the graph depends only on the seed, the replication and the parameters.
+#pragma once
+
+#include "policysim/scenario.hpp"
+#include "policysim/state.hpp"
+
+namespace policysim {
+
+// Builds the graph `params.kind` over n consumers; an empty Network for `none`.
+Network build_network(const NetworkParams& params, std::uint32_t n, const RngKey& key);
+
+}  // namespace policysim

@@ -1,0 +1,98 @@
+#include "policysim/simulation.hpp"
+
+#include "consumers.hpp"
+#include "jv.hpp"
+#include "market.hpp"
+#include "network.hpp"
+#include "population.hpp"
+#include "regulator.hpp"
+
+namespace policysim {
+namespace {
+
+// Sizes the per-entity arrays and sets their step-0 values.
+void init_market(const Model& m, State& st) {
+  const auto& p = m.scenario;
+  const auto ns = static_cast<std::size_t>(m.services), nf = static_cast<std::size_t>(m.firms);
+  auto& sv = st.services;
+  for (auto* v : {&sv.price, &sv.quality, &sv.data, &sv.users, &sv.share, &sv.sector_share, &sv.data_flow,
+                  &sv.consented_flow, &sv.ported, &sv.contribution, &sv.revenue})
+    v->assign(ns, 0.0);
+  sv.active.assign(ns, 0);
+  sv.low_share_steps.assign(ns, 0);
+  auto& fm = st.firms;
+  for (auto* v : {&fm.innovation, &fm.contribution_rate, &fm.revenue, &fm.profit, &fm.fines, &fm.dividends,
+                  &fm.fees, &fm.compliance, &fm.jv_contribution})
+    v->assign(nf, 0.0);
+  fm.active.assign(nf, 0);
+  fm.remedy.assign(nf, 0);
+  fm.breached.assign(nf, 0);
+  fm.dominant_steps.assign(nf, 0);
+  fm.last_fine_step.assign(nf, -1);
+  fm.revenue_history.assign(nf, {});
+  for (int k = 0; k < m.services; ++k) {
+    const auto& svc = m.service(p, k);
+    sv.price[k] = svc.price;
+    sv.data[k] = svc.initial_data;
+    sv.active[k] = m.firm_of(p, k).enter_at == 0;
+  }
+  for (int f = 0; f < m.firms; ++f) {
+    fm.innovation[f] = p.firms[f].initial_innovation;
+    fm.active[f] = p.firms[f].enter_at == 0;
+  }
+  // initial users from the drawn choices (integer counts: order does not matter)
+  const auto& choice = st.consumers.choice;
+  std::vector<std::int64_t> count(static_cast<std::size_t>(m.options), 0);
+  for (std::size_t i = 0; i < choice.size(); ++i)
+    ++count[static_cast<std::size_t>(m.option_offset[i % m.sectors] + choice[i])];
+  for (int k = 0; k < m.services; ++k)
+    sv.users[k] = static_cast<double>(count[m.option_offset[m.service_sector[k]] + m.service_option[k]]);
+}
+
+// Stage 1: a phase that starts this step has just changed the rules; rates and quality that
+// depend on them are re-derived so consumers face the new rules from this step on.
+void apply_policy(const Model& m, const Phase& ph, State& st) {
+  if (ph.start != st.step || st.step == 0) return;
+  update_contribution_rates(m, ph, st);
+  update_quality(m, ph, st);
+}
+
+}  // namespace
+
+State initial_state(const Model& m, std::uint32_t replication) {
+  State st;
+  st.key = RngKey{static_cast<std::uint64_t>(m.scenario.scenario.seed), replication};
+  init_population(m, st);
+  st.network = build_network(m.scenario.network, m.consumers, st.key);
+  init_market(m, st);
+  const Phase& ph = m.phase(0);
+  update_shares(m, st);
+  update_quality(m, ph, st);
+  update_contribution_rates(m, ph, st);
+  st.totals.sector_cs.assign(static_cast<std::size_t>(m.sectors), 0.0);
+  return st;
+}
+
+void step(const Model& m, State& st) {
+  const Phase& ph = m.phase(st.step);
+  apply_policy(m, ph, st);               // 1. policy events of this step
+  enter_firms(m, st);                    // 3i. entry (entrants compete from this step)
+  prepare_options(m, ph, st);            //     per-step constants of the consumer pass
+  consumer_pass(m, ph, st);              // 2. trust, consent, choice, surplus, data
+  update_shares(m, st);                  // 3a
+  update_data(m, ph, st);                // 3b. firm data stocks
+  update_jv_pool(m, ph, st);             // 3b. contributions and the pool
+  update_quality(m, ph, st);             // 3c-d
+  settle_revenue(m, ph, st);             // 3f. revenue at the prices paid this step
+  antitrust(m, ph, st);                  // 4a. fines land in this step's profit
+  settle_jv_fees(m, ph, st);             // 3f. fees and dividends
+  settle_profit(m, ph, st);              // 3f
+  update_prices(m, ph, st);              // 3e. prices for the next step
+  update_innovation(m, ph, st);          // 3g
+  update_contribution_rates(m, ph, st);  // 3h
+  update_exits(m, ph, st);               // 3i. exit
+  breaches(m, ph, st);                   // 4b
+  ++st.step;
+}
+
+}  // namespace policysim
