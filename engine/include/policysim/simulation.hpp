@@ -14,4 +14,8 @@ State initial_state(const Model& model, std::uint32_t replication);
 // Advances `state` by one step (MODEL.md section 3).
 void step(const Model& model, State& state);
 
+// A 64-bit digest of everything a later step reads (consumers, network, market, JV, record):
+// equal digests mean equal states, for determinism tests.
+std::uint64_t state_digest(const State& state);
+
 }  // namespace policysim
