@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <numeric>
 #include <set>
 #include <span>
 #include <cctype>
@@ -92,7 +93,9 @@ void check_range(double x, const Check& c, const toml::source_region& where,
                  const std::string& path) {
   const bool ok = std::isfinite(x) && (c.lo_open ? x > c.lo : x >= c.lo) &&
                   (c.hi_open ? x < c.hi : x <= c.hi);
-  if (!ok) fail(where, path, fmt::format("{} is out of range: must be {}", x, c.allowed));
+  if (!ok)
+    fail(where, path, fmt::format("{} is out of range: must be {}", x,
+                                  c.allowed.empty() ? std::string_view("a finite number") : c.allowed));
 }
 
 // Assigns one leaf value from a TOML node, checking its type and range.
@@ -269,7 +272,8 @@ void assign_in(T& obj, std::span<const std::string> parts, const std::string& pr
     using M = std::decay_t<decltype(member)>;
     const std::string path = join(prefix, k);
     if (runtime && mut == Mutable::kNo)
-      fail(where, path, "cannot be changed by a [[policy]] event (it is fixed when the run starts)");
+      fail(where, join(prefix, fmt::format("{}", fmt::join(parts, "."))),
+           "cannot be changed by a [[policy]] event (it is fixed when the run starts)");
     if constexpr (HasFields<M>) {
       if (parts.size() == 1) fail(where, path, "is a table: name a key inside it");
       assign_in(member, parts.subspan(1), path, value, where, runtime);
@@ -341,7 +345,7 @@ std::string toml_string(std::string_view text) {
       case '\n': out += "\\n"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) out += fmt::format("\\u{:04x}", c);
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += fmt::format("\\u{:04x}", c);
         else out += c;
     }
   }
@@ -387,6 +391,7 @@ std::string toml_value(const toml::table& t) {
     std::ostringstream text;
     if (const auto* d = v.as_floating_point()) text << toml_number(d->get());
     else if (const auto* str = v.as_string()) text << toml_string(str->get());
+    else if (const auto* sub = v.as_table()) text << toml_value(*sub);
     else v.visit([&](const auto& node) { text << node; });
     items.push_back(fmt::format("{} = {}", toml_key(k.str()), text.str()));
   }
@@ -446,10 +451,36 @@ toml::table parse_override_value(const Override& o) {
 }
 
 toml::source_region file_region(const std::string& file) {
-  toml::source_region r;
+  toml::source_region r{};
   r.path = std::make_shared<const std::string>(file);
   return r;
 }
+
+// Where the key at a dotted path was written, for the cross-key checks: the last `--set` of it
+// or of a table above it, else its node in the file (array entries by name; the closest
+// enclosing node when the key itself is absent), else just the file.
+toml::source_region origin(std::string_view path, const std::string& source, const toml::table* file,
+                           std::span<const Override> overrides) {
+  for (auto o = overrides.rbegin(); o != overrides.rend(); ++o)
+    if (path == o->path || (path.starts_with(o->path) && path[o->path.size()] == '.'))
+      return file_region(fmt::format("--set {}={}", o->path, o->value));
+  toml::source_region where = file_region(source);
+  const toml::node* node = file;
+  for (const auto& part : split_path(path)) {
+    const toml::node* next = nullptr;
+    if (const auto* t = node ? node->as_table() : nullptr) next = t->get(part);
+    else if (const auto* a = node ? node->as_array() : nullptr)
+      for (const auto& item : *a)
+        if (const auto* e = item.as_table(); e && (*e)["name"].value<std::string>() == part) next = &item;
+    if (!next) break;
+    where = next->source();
+    node = next;
+  }
+  return where;
+}
+
+// check_scenario, with the messages located by `origin`.
+void check_cross_keys(const Scenario& s, const toml::table* file, std::span<const Override> overrides);
 
 }  // namespace
 
@@ -472,15 +503,20 @@ void assign_path(Scenario& s, std::string_view path, const toml::node& value,
   assign_in(s, std::span<const std::string>(parts), "", value, where, runtime);
 }
 
-void check_scenario(const Scenario& s) {
-  const auto where = file_region(s.source);
-  if (s.scenario.name.empty()) fail(where, "scenario.name", "is required ([scenario] name = \"...\")");
-  if (s.sectors.empty()) fail(where, "sector", "at least one [[sector]] is required");
-  if (s.firms.empty()) fail(where, "firm", "at least one [[firm]] is required");
+void check_scenario(const Scenario& s) { check_cross_keys(s, nullptr, {}); }
+
+namespace {
+void check_cross_keys(const Scenario& s, const toml::table* file, std::span<const Override> overrides) {
+  const auto fail_at = [&](const std::string& key, const std::string& what) {
+    fail(origin(key, s.source, file, overrides), key, what);
+  };
+  if (s.scenario.name.empty()) fail_at("scenario.name", "is required ([scenario] name = \"...\")");
+  if (s.sectors.empty()) fail_at("sector", "at least one [[sector]] is required");
+  if (s.firms.empty()) fail_at("firm", "at least one [[firm]] is required");
   if (s.network.kind != NetworkKind::kNone) {
-    if (s.network.degree % 2 != 0) fail(where, "network.degree", fmt::format("{} must be even", s.network.degree));
+    if (s.network.degree % 2 != 0) fail_at("network.degree", fmt::format("{} must be even", s.network.degree));
     if (s.network.degree >= s.consumers.count)
-      fail(where, "network.degree", fmt::format("{} must be below consumers.count ({})", s.network.degree, s.consumers.count));
+      fail_at("network.degree", fmt::format("{} must be below consumers.count ({})", s.network.degree, s.consumers.count));
   }
   std::set<std::string> sector_names;
   for (const auto& sec : s.sectors) sector_names.insert(sec.name);
@@ -488,35 +524,36 @@ void check_scenario(const Scenario& s) {
   std::set<std::string> services, firms;
   for (const auto& f : s.firms) {
     firms.insert(f.name);
-    if (f.services.empty()) fail(where, "firm." + f.name, "needs at least one [[firm.service]]");
+    if (f.services.empty()) fail_at("firm." + f.name, "needs at least one [[firm.service]]");
     for (const auto& svc : f.services) {
       const std::string path = fmt::format("firm.{}.service.{}", f.name, svc.name);
       if (!services.insert(svc.name).second)
-        fail(where, path, fmt::format("service name '{}' is used twice (service names are unique)", svc.name));
+        fail_at(path, fmt::format("service name '{}' is used twice (service names are unique)", svc.name));
       if (!sector_names.contains(svc.sector))
-        fail(where, path + ".sector",
-             fmt::format("no sector named '{}'{}; sectors: {}", svc.sector,
-                         suggestion(svc.sector, {sector_names.begin(), sector_names.end()}),
-                         fmt::join(sector_names, ", ")));
+        fail_at(path + ".sector",
+                fmt::format("no sector named '{}'{}; sectors: {}", svc.sector,
+                            suggestion(svc.sector, {sector_names.begin(), sector_names.end()}),
+                            fmt::join(sector_names, ", ")));
       if (f.enter_at > 0 && svc.initial_share > 0)
-        fail(where, path + ".initial_share", "must be 0 for a firm that enters later (enter_at > 0)");
+        fail_at(path + ".initial_share", "must be 0 for a firm that enters later (enter_at > 0)");
       initial_share[svc.sector] += svc.initial_share;
     }
   }
   for (const auto& [sector, total] : initial_share)
     if (total > 1.0 + 1e-12)
-      fail(where, "sector." + sector, fmt::format("initial_share of its services sums to {} > 1", total));
+      fail_at("sector." + sector, fmt::format("initial_share of its services sums to {} > 1", total));
   double held = s.jv.state_share;
   for (const auto& [firm, share] : s.jv.members.shares) {
     if (!firms.contains(firm))
-      fail(where, "jv.members." + firm,
-           fmt::format("no firm named '{}'{}; firms: {}", firm, suggestion(firm, {firms.begin(), firms.end()}),
-                       fmt::join(firms, ", ")));
+      fail_at("jv.members." + firm,
+              fmt::format("no firm named '{}'{}; firms: {}", firm, suggestion(firm, {firms.begin(), firms.end()}),
+                          fmt::join(firms, ", ")));
     held += share;
   }
   if (held > 1.0 + 1e-12)
-    fail(where, "jv.members", fmt::format("shareholdings plus state_share sum to {} > 1", held));
+    fail_at("jv.members", fmt::format("shareholdings plus state_share sum to {} > 1", held));
 }
+}  // namespace
 
 Scenario parse_scenario(std::string_view text, const std::string& source,
                         const std::vector<Override>& overrides) {
@@ -535,18 +572,40 @@ Scenario parse_scenario(std::string_view text, const std::string& source,
       if (svc.sector.empty() && !s.sectors.empty()) svc.sector = s.sectors.front().name;
   // Policy events are checked against the steps written in the file: each assignment must
   // name a runtime-mutable key with a valid value.
-  for (const auto& ev : s.policies) {
+  // The parsed nodes are used, not `ev.set`: a copied toml node does not keep its source position.
+  for (std::size_t i = 0; i < s.policies.size(); ++i) {
+    const auto& ev = s.policies[i];
+    const auto entry = tbl["policy"][i];
     if (ev.at >= s.scenario.steps)
-      fail(file_region(source), "policy.at",
+      fail(entry["at"] ? entry["at"].node()->source() : file_region(source), "policy.at",
            fmt::format("{} is past the run: must be below scenario.steps ({})", ev.at, s.scenario.steps));
     Scenario probe = s;
-    for (const auto& [path, value] : ev.set) assign_path(probe, path.str(), value, value.source(), true);
+    if (const auto* set = entry["set"].as_table())
+      for (const auto& [path, value] : *set) assign_path(probe, path.str(), value, value.source(), true);
   }
   for (const auto& o : overrides) {
     const auto t = parse_override_value(o);
     assign_path(s, o.path, *t.get("v"), file_region(fmt::format("--set {}={}", o.path, o.value)), false);
   }
-  check_scenario(s);
+  check_cross_keys(s, &tbl, overrides);
+  // Every phase of the policy timeline must pass the same checks (e.g. shareholdings a
+  // policy raises); errors name the event that breaks them.
+  std::vector<std::size_t> order(s.policies.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return s.policies[a].at < s.policies[b].at; });
+  Scenario phase = s;
+  for (const std::size_t i : order) {
+    const auto entry = tbl["policy"][i];
+    const auto* set = entry["set"].as_table();
+    if (!set) continue;
+    for (const auto& [path, value] : *set) assign_path(phase, path.str(), value, value.source(), true);
+    try {
+      check_cross_keys(phase, &tbl, overrides);
+    } catch (const InputError& e) {
+      throw InputError(fmt::format("{}: [[policy]] at = {} makes the scenario invalid: {}", location(set->source()),
+                                   s.policies[i].at, e.what()));
+    }
+  }
   return s;
 }
 

@@ -230,7 +230,7 @@ struct Firm {
     v("innovation_rate", innovation_rate, kNonNegative, Mutable::kYes);
     v("initial_innovation", initial_innovation, kNonNegative, Mutable::kNo);
     v("fixed_cost", fixed_cost, kAny, Mutable::kYes);
-    v("service", services, Mutable::kNo);
+    v("service", services, Mutable::kYes);
   }
 };
 
