@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "policysim/bench.hpp"
 #include "policysim/errors.hpp"
 #include "policysim/run.hpp"
 #include "policysim/scenario.hpp"
@@ -20,6 +21,7 @@ constexpr const char* kUsage = R"(usage:
   policysim run SCENARIO.toml [--out DIR] [--set PATH=VALUE]... [--seed S]
                 [--steps T] [--replications R] [--threads N] [--force] [--quiet]
   policysim validate SCENARIO.toml
+  policysim bench [--consumers N] [--steps T] [--threads N] [--network KIND]
   policysim --version
 )";
 
@@ -78,6 +80,26 @@ int cmd_validate(const std::vector<std::string>& args) {
   return 0;
 }
 
+int cmd_bench(const std::vector<std::string>& args) {
+  BenchOptions o;
+  std::int64_t consumers = o.consumers;
+  po::options_description desc("bench options");
+  desc.add_options()
+      ("consumers", po::value(&consumers)->default_value(consumers), "consumers")
+      ("steps", po::value(&o.steps)->default_value(o.steps), "timed steps (after one warm-up step)")
+      ("threads", po::value(&o.threads), "worker threads (default: all cores)")
+      ("network", po::value(&o.network)->default_value(o.network), "none | watts_strogatz | barabasi_albert")
+      ("degree", po::value(&o.degree)->default_value(o.degree), "network degree");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  if (consumers < 1 || consumers > 4294967295LL) throw InputError("--consumers: must be in [1, 4294967295]");
+  if (o.steps < 1) throw InputError("--steps: must be >= 1");
+  o.consumers = static_cast<std::uint32_t>(consumers);
+  fmt::print("{}", format_bench(run_bench(o)));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,6 +117,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "run") return cmd_run(args);
     if (command == "validate") return cmd_validate(args);
+    if (command == "bench") return cmd_bench(args);
     fmt::print(stderr, "policysim: unknown command '{}'\n{}", command, kUsage);
     return 2;
   } catch (const InputError& e) {

@@ -1,14 +1,22 @@
+// The consumer pass works on batches of kBatch consecutive consumers in structure-of-arrays
+// scratch: random lanes, trust, consent logits, utilities, exp and logsum run as loops over the
+// batch that the compiler vectorises; the inverse-CDF draw of the few who revise and the
+// per-option sums run per consumer. Chunks of kChunk consumers are whole batches, so a
+// consumer's arithmetic does not depend on which thread runs it.
 #include "consumers.hpp"
 
 #include <algorithm>
 #include <cmath>
 
 #include "jv.hpp"
+#include "vecmath.hpp"
 
 namespace policysim {
 namespace {
 
-constexpr int kMaxOptions = 256;  // choice codes are one byte
+constexpr int kBatch = 64;
+static_assert(kChunk % kBatch == 0, "chunks are whole batches");
+constexpr float kClosed = -1e30f;  // base utility of an option that cannot be chosen
 
 // Offsets inside one chunk's partial sums.
 struct TallyLayout {
@@ -28,7 +36,155 @@ struct TallyLayout {
   }
 };
 
-float logistic(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+// Per-thread scratch for one batch; option rows are [options][kBatch].
+struct Batch {
+  explicit Batch(const Model& m, std::uint32_t blocks)
+      : lanes(blocks), utility(static_cast<std::size_t>(m.options) * kBatch),
+        weight(static_cast<std::size_t>(m.options) * kBatch), peer(static_cast<std::size_t>(m.options) * kBatch) {}
+  struct Block {
+    std::uint32_t lane[4][kBatch];
+  };
+  std::vector<Block> lanes;  // [blocks] Philox output per consumer
+  alignas(64) float theta[kBatch], activity[kBatch], trust[kBatch], consent[kBatch];
+  alignas(64) float vmax[kBatch], total[kBatch], cs[kBatch];
+  std::vector<float> utility, weight, peer;
+};
+
+// Everything the pass reads that is constant within the step.
+struct PassConstants {
+  float alpha, peer_weight, switch_bonus, trust_weight, consent_shift, rho_jv, trust_target, recovery, shock;
+  std::uint64_t revise_cut, consent_cut;
+  ConsentRegime regime;
+  bool peers, any_exposure, any_closed;
+  std::uint32_t step, blocks;
+
+  PassConstants(const Model& m, const Phase& ph, const State& st) {
+    const auto& p = ph.params;
+    alpha = static_cast<float>(p.consumers.price_sensitivity);
+    peer_weight = static_cast<float>(p.consumers.peer_weight);
+    switch_bonus = static_cast<float>(std::exp(p.consumers.switching_cost));
+    trust_weight = static_cast<float>(p.consent.trust_weight);
+    regime = p.regulator.consent;
+    consent_shift = static_cast<float>(p.consent.benefit + (regime == ConsentRegime::kOptOut ? p.consent.default_bias : 0.0));
+    rho_jv = static_cast<float>(p.jv.enabled ? jv_risk(p.jv) : 0.0);
+    trust_target = static_cast<float>(p.consumers.initial_trust);
+    recovery = static_cast<float>(p.regulator.breach.trust_recovery);
+    shock = static_cast<float>(p.regulator.breach.trust_shock);
+    revise_cut = threshold(p.consumers.revision_rate);
+    consent_cut = threshold(p.consumers.consent_revision_rate);
+    peers = !st.network.empty() && p.consumers.peer_weight != 0.0;
+    const auto& opt = st.options;
+    any_exposure = std::any_of(opt.exposes.begin(), opt.exposes.end(), [](auto e) { return e != 0; });
+    any_closed = std::any_of(opt.open.begin(), opt.open.end(), [](auto o) { return o == 0; });
+    step = static_cast<std::uint32_t>(st.step);
+    blocks = (2 + 2 * static_cast<std::uint32_t>(m.sectors) + 3) / 4;
+  }
+};
+
+// Lane j of consumer b: j = 0 consent revision, 1 consent draw, 2+2s revision in sector s,
+// 3+2s choice in sector s.
+inline std::uint32_t lane(const Batch& bt, std::uint32_t j, int b) { return bt.lanes[j / 4].lane[j % 4][b]; }
+
+// Trust and consent of the batch's consumers; exposure and exits read last step's choices.
+void update_trust_and_consent(const Model& m, const PassConstants& k, const OptionTable& opt, Consumers& cons,
+                              std::uint32_t first, int count, Batch& bt) {
+  const int sectors = m.sectors;
+  float exposed[kBatch] = {};
+  if (k.any_exposure || k.any_closed) {
+    for (int b = 0; b < count; ++b) {
+      std::uint8_t* choice = &cons.choice[static_cast<std::size_t>(first + b) * sectors];
+      for (int s = 0; s < sectors; ++s) {
+        if (choice[s] == 0) continue;
+        const auto o = static_cast<std::size_t>(m.option_offset[s] + choice[s]);
+        if ((opt.exposes[o] & 1) || ((opt.exposes[o] & 2) && cons.consent[first + b])) exposed[b] = 1.0f;
+        if (!opt.open[o]) choice[s] = 0;  // the service exited: its users go outside
+      }
+    }
+  }
+#pragma omp simd
+  for (int b = 0; b < kBatch; ++b) {
+    const float t = bt.trust[b] + k.recovery * (k.trust_target - bt.trust[b]) - k.shock * exposed[b];
+    bt.trust[b] = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+  }
+  if (k.regime == ConsentRegime::kNone) {
+    for (int b = 0; b < kBatch; ++b) bt.consent[b] = 1.0f;
+    return;
+  }
+  float probability[kBatch];
+#pragma omp simd
+  for (int b = 0; b < kBatch; ++b)
+    probability[b] = 1.0f / (1.0f + exp_approx(-(k.trust_weight * bt.trust[b] - bt.theta[b] * k.rho_jv + k.consent_shift)));
+#pragma omp simd
+  for (int b = 0; b < kBatch; ++b) {
+    const bool revise = bt.lanes[0].lane[0][b] < k.consent_cut;
+    const float draw = to_unit_float(bt.lanes[0].lane[1][b]);
+    bt.consent[b] = revise ? (draw < probability[b] ? 1.0f : 0.0f) : bt.consent[b];
+  }
+}
+
+// peer[o][b]: peer_weight times the fraction of b's neighbours whose last choice is option o.
+void count_peers(const Model& m, const PassConstants& k, const Network& net, const Consumers& cons,
+                 std::uint32_t first, int count, Batch& bt) {
+  std::fill(bt.peer.begin(), bt.peer.end(), 0.0f);
+  const int sectors = m.sectors;
+  for (int b = 0; b < count; ++b) {
+    const auto begin = net.offsets[first + b], end = net.offsets[first + b + 1];
+    if (begin == end) continue;
+    for (auto q = begin; q < end; ++q) {
+      const std::uint8_t* theirs = &cons.previous[static_cast<std::size_t>(net.neighbours[q]) * sectors];
+      for (int s = 0; s < sectors; ++s) bt.peer[static_cast<std::size_t>(m.option_offset[s] + theirs[s]) * kBatch + b] += 1.0f;
+    }
+    const float scale = k.peer_weight / static_cast<float>(end - begin);
+    for (int o = 0; o < m.options; ++o) bt.peer[static_cast<std::size_t>(o) * kBatch + b] *= scale;
+  }
+}
+
+// Utilities, their exponentials and the logsum surplus of sector s for the whole batch.
+void sector_utilities(const Model& m, const PassConstants& k, const OptionTable& opt, int s, Batch& bt) {
+  const int o0 = m.option_offset[s], options = m.option_offset[s + 1] - o0;
+  for (int b = 0; b < kBatch; ++b) bt.vmax[b] = kClosed;
+  for (int j = 0; j < options; ++j) {
+    const auto o = static_cast<std::size_t>(o0 + j);
+    const float base = opt.open[o] ? opt.base[o] : kClosed;
+    const float risk0 = opt.risk[2 * o], drisk = opt.risk[2 * o + 1] - opt.risk[2 * o];
+    float* __restrict u = &bt.utility[o * kBatch];
+    const float* __restrict peer = &bt.peer[o * kBatch];
+#pragma omp simd
+    for (int b = 0; b < kBatch; ++b) {
+      u[b] = base - bt.theta[b] * (risk0 + bt.consent[b] * drisk) + (k.peers ? peer[b] : 0.0f);
+      bt.vmax[b] = u[b] > bt.vmax[b] ? u[b] : bt.vmax[b];
+    }
+  }
+  for (int b = 0; b < kBatch; ++b) bt.total[b] = 0.0f;
+  for (int j = 0; j < options; ++j) {
+    const auto o = static_cast<std::size_t>(o0 + j);
+    const float* __restrict u = &bt.utility[o * kBatch];
+    float* __restrict w = &bt.weight[o * kBatch];
+#pragma omp simd
+    for (int b = 0; b < kBatch; ++b) {
+      w[b] = exp_approx(u[b] - bt.vmax[b]);
+      bt.total[b] += w[b];
+    }
+  }
+  const float inv_alpha = 1.0f / k.alpha;
+#pragma omp simd
+  for (int b = 0; b < kBatch; ++b) bt.cs[b] = (bt.vmax[b] + log_approx(bt.total[b])) * inv_alpha;
+}
+
+// The option a reviser picks: inverse CDF over exp(V) with the bonus on the current choice.
+int draw_option(const Batch& bt, int o0, int options, int current, float bonus, float uniform, int b) {
+  const float stay = bt.weight[static_cast<std::size_t>(o0 + current) * kBatch + b] * (bonus - 1.0f);
+  float u = uniform * (bt.total[b] + stay);
+  int chosen = 0;
+  for (int j = 0; j < options; ++j) {
+    const float w = bt.weight[static_cast<std::size_t>(o0 + j) * kBatch + b];
+    if (w == 0.0f) continue;
+    chosen = j;  // the last open option absorbs rounding at the top end
+    u -= w + (j == current ? stay : 0.0f);
+    if (u < 0.0f) break;
+  }
+  return chosen;
+}
 
 }  // namespace
 
@@ -57,136 +213,75 @@ void prepare_options(const Model& m, const Phase& ph, State& st) {
                                      p.consumers.price_sensitivity * st.services.price[k]);
     opt.risk[2 * o] = static_cast<float>(e);
     opt.risk[2 * o + 1] = static_cast<float>(e + rate * rho_jv);
-    opt.exposes[o] = static_cast<std::uint8_t>((st.firms.breached[f] ? 1 : 0) |
-                                               (st.jv.breached && rate > 0 ? 2 : 0));
+    opt.exposes[o] = static_cast<std::uint8_t>((st.firms.breached[f] ? 1 : 0) | (st.jv.breached && rate > 0 ? 2 : 0));
     opt.data_per_activity[o] = static_cast<float>(sec.data_intensity);
     opt.port_per_activity[o] = static_cast<float>(p.regulator.portability * sec.data_intensity / sec.depreciation);
   }
 }
 
 void consumer_pass(const Model& m, const Phase& ph, State& st) {
-  const auto& p = ph.params;
   const TallyLayout tl(m);
+  const PassConstants k(m, ph, st);
   const std::uint32_t n = m.consumers;
   const int sectors = m.sectors;
   const auto chunks = static_cast<std::int64_t>((n + kChunk - 1) / kChunk);
   st.partials.assign(static_cast<std::size_t>(chunks) * tl.width, 0.0);
-
   const auto& opt = st.options;
-  const auto& off = m.option_offset;
   auto& cons = st.consumers;
-  const Network& net = st.network;
-  const bool peers = !net.empty() && p.consumers.peer_weight != 0.0;
-  if (!net.empty()) cons.previous = cons.choice;  // peers read last step's choices
-
-  const auto alpha = static_cast<float>(p.consumers.price_sensitivity);
-  const auto peer_weight = static_cast<float>(p.consumers.peer_weight);
-  const auto switch_bonus = static_cast<float>(std::exp(p.consumers.switching_cost));
-  const std::uint64_t revise_cut = threshold(p.consumers.revision_rate);
-  const std::uint64_t consent_cut = threshold(p.consumers.consent_revision_rate);
-  const ConsentRegime regime = p.regulator.consent;
-  const auto trust_weight = static_cast<float>(p.consent.trust_weight);
-  const auto consent_shift = static_cast<float>(
-      p.consent.benefit + (regime == ConsentRegime::kOptOut ? p.consent.default_bias : 0.0));
-  const auto rho_jv = static_cast<float>(p.jv.enabled ? jv_risk(p.jv) : 0.0);
-  const auto trust_target = static_cast<float>(p.consumers.initial_trust);
-  const auto recovery = static_cast<float>(p.regulator.breach.trust_recovery);
-  const auto shock = static_cast<float>(p.regulator.breach.trust_shock);
-  const auto step = static_cast<std::uint32_t>(st.step);
-  const std::uint32_t blocks = (2 + 2 * static_cast<std::uint32_t>(sectors) + 3) / 4;
-  const RngKey key = st.key;
+  if (!st.network.empty()) std::copy(cons.choice.begin(), cons.choice.end(), cons.previous.begin());
 
 #pragma omp parallel
   {
-    std::vector<std::uint32_t> lanes(4 * static_cast<std::size_t>(blocks));
-    float utility[kMaxOptions];
-    float weight[kMaxOptions];
-    float peer[kMaxOptions];
+    Batch bt(m, k.blocks);
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       double* t = &st.partials[static_cast<std::size_t>(chunk) * tl.width];
-      const auto first = static_cast<std::uint32_t>(chunk) * kChunk;
-      const std::uint32_t last = std::min(n, first + kChunk);
-      for (std::uint32_t i = first; i < last; ++i) {
-        for (std::uint32_t b = 0; b < blocks; ++b) {
-          const Lanes r = draw(key, Stream::kConsumer, step, i, b);
-          std::copy(r.begin(), r.end(), lanes.begin() + 4 * b);
+      const auto chunk_first = static_cast<std::uint32_t>(chunk) * kChunk;
+      const std::uint32_t chunk_last = std::min(n, chunk_first + kChunk);
+      for (std::uint32_t first = chunk_first; first < chunk_last; first += kBatch) {
+        const int count = static_cast<int>(std::min<std::uint32_t>(kBatch, chunk_last - first));
+        for (std::uint32_t block = 0; block < k.blocks; ++block)
+          draw_batch<kBatch>(st.key, Stream::kConsumer, k.step, first, block, bt.lanes[block].lane);
+        // lanes past the last consumer compute on zeros and are never stored
+        for (int b = 0; b < kBatch; ++b) {
+          const bool valid = b < count;
+          bt.theta[b] = valid ? cons.privacy[first + b] : 0.0f;
+          bt.activity[b] = valid ? cons.activity[first + b] : 0.0f;
+          bt.trust[b] = valid ? cons.trust[first + b] : 0.0f;
+          bt.consent[b] = valid ? static_cast<float>(cons.consent[first + b]) : 0.0f;
         }
-        std::uint8_t* choice = &cons.choice[static_cast<std::size_t>(i) * sectors];
-        const float theta = cons.privacy[i];
-        const float activity = cons.activity[i];
-
-        // a. trust, after last step's breaches; users of exited services go outside
-        bool exposed = false;
+        update_trust_and_consent(m, k, opt, cons, first, count, bt);
+        if (k.peers) count_peers(m, k, st.network, cons, first, count, bt);
+        for (int b = 0; b < count; ++b) {
+          cons.trust[first + b] = bt.trust[b];
+          cons.consent[first + b] = static_cast<std::uint8_t>(bt.consent[b]);
+          t[tl.trust] += bt.trust[b];
+          t[tl.consent] += bt.consent[b];
+        }
         for (int s = 0; s < sectors; ++s) {
-          const auto o = static_cast<std::size_t>(off[s] + choice[s]);
-          if (choice[s] == 0) continue;
-          exposed |= (opt.exposes[o] & 1) || ((opt.exposes[o] & 2) && cons.consent[i]);
-          if (!opt.open[o]) choice[s] = 0;
-        }
-        const float trust = std::clamp(cons.trust[i] + recovery * (trust_target - cons.trust[i]) -
-                                           (exposed ? shock : 0.0f), 0.0f, 1.0f);
-        cons.trust[i] = trust;
-
-        // b. consent
-        if (regime == ConsentRegime::kNone) {
-          cons.consent[i] = 1;
-        } else if (lanes[0] < consent_cut) {
-          const float pr = logistic(trust_weight * trust - theta * rho_jv + consent_shift);
-          cons.consent[i] = to_unit(lanes[1]) < pr ? 1 : 0;
-        }
-        const int c = cons.consent[i];
-
-        // c-e. per sector: utilities, logsum surplus, revision, data
-        for (int s = 0; s < sectors; ++s) {
-          const int o0 = off[s];
-          const int options = off[s + 1] - o0;
-          const int current = choice[s];
-          if (peers) {
-            std::fill(peer, peer + options, 0.0f);
-            const auto b = net.offsets[i], e = net.offsets[i + 1];
-            for (auto q = b; q < e; ++q) peer[cons.previous[static_cast<std::size_t>(net.neighbours[q]) * sectors + s]] += 1.0f;
-            const float scale = e > b ? peer_weight / static_cast<float>(e - b) : 0.0f;
-            for (int j = 0; j < options; ++j) peer[j] *= scale;
-          }
-          float vmax = -INFINITY;
-          for (int j = 0; j < options; ++j) {
-            const auto o = static_cast<std::size_t>(o0 + j);
-            utility[j] = opt.base[o] - theta * opt.risk[2 * o + c] + (peers ? peer[j] : 0.0f);
-            if (opt.open[o]) vmax = std::max(vmax, utility[j]);
-          }
-          float total = 0.0f;
-          for (int j = 0; j < options; ++j) {
-            weight[j] = opt.open[o0 + j] ? std::exp(utility[j] - vmax) : 0.0f;
-            total += weight[j];
-          }
-          const float cs = (vmax + std::log(total)) / alpha;
-          if (std::isfinite(cs)) t[tl.sector_cs + s] += cs;
-          else t[tl.nonfinite] += 1;
-
-          int chosen = current;
-          if (lanes[2 + 2 * s] < revise_cut) {
-            const float stay = weight[current] * (switch_bonus - 1.0f);
-            float u = static_cast<float>(to_unit(lanes[3 + 2 * s])) * (total + stay);
-            chosen = options - 1;
-            for (int j = 0; j < options; ++j) {
-              u -= weight[j] + (j == current ? stay : 0.0f);
-              if (u < 0.0f && weight[j] > 0.0f) { chosen = j; break; }
+          sector_utilities(m, k, opt, s, bt);
+          const int o0 = m.option_offset[s], options = m.option_offset[s + 1] - o0;
+          for (int b = 0; b < count; ++b) {
+            if (std::isfinite(bt.cs[b])) t[tl.sector_cs + s] += bt.cs[b];
+            else t[tl.nonfinite] += 1;
+            std::uint8_t& code = cons.choice[static_cast<std::size_t>(first + b) * sectors + s];
+            const int current = code;
+            int chosen = current;
+            if (lane(bt, 2 + 2 * s, b) < k.revise_cut) {
+              chosen = draw_option(bt, o0, options, current, k.switch_bonus, to_unit_float(lane(bt, 3 + 2 * s, b)), b);
+              code = static_cast<std::uint8_t>(chosen);
             }
-            while (chosen > 0 && weight[chosen] == 0.0f) --chosen;  // rounding at the top end
-            choice[s] = static_cast<std::uint8_t>(chosen);
+            if (chosen == 0) continue;
+            const auto o = static_cast<std::size_t>(o0 + chosen);
+            const double data = bt.activity[b] * opt.data_per_activity[o];
+            const bool consenting = bt.consent[b] != 0.0f;
+            t[tl.users + o] += 1.0;
+            t[tl.data + o] += data;
+            if (consenting) t[tl.consented + o] += data;
+            if (chosen != current) t[tl.ported + o] += bt.activity[b] * opt.port_per_activity[o];
+            t[tl.harm] += bt.theta[b] * opt.risk[2 * o + (consenting ? 1 : 0)];
           }
-          if (chosen == 0) continue;
-          const auto o = static_cast<std::size_t>(o0 + chosen);
-          const double data = activity * opt.data_per_activity[o];
-          t[tl.users + o] += 1.0;
-          t[tl.data + o] += data;
-          if (c) t[tl.consented + o] += data;
-          if (chosen != current) t[tl.ported + o] += activity * opt.port_per_activity[o];
-          t[tl.harm] += theta * opt.risk[2 * o + c];
         }
-        t[tl.trust] += trust;
-        t[tl.consent] += c;
       }
     }
   }
@@ -199,12 +294,12 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
   }
   const double inv_n = 1.0 / n;
   auto& sv = st.services;
-  for (int k = 0; k < m.services; ++k) {
-    const auto o = static_cast<std::size_t>(off[m.service_sector[k]] + m.service_option[k]);
-    sv.users[k] = sum[tl.users + o];
-    sv.data_flow[k] = sum[tl.data + o] * inv_n;
-    sv.consented_flow[k] = sum[tl.consented + o] * inv_n;
-    sv.ported[k] = sum[tl.ported + o] * inv_n;
+  for (int s = 0; s < m.services; ++s) {
+    const auto o = static_cast<std::size_t>(m.option_offset[m.service_sector[s]] + m.service_option[s]);
+    sv.users[s] = sum[tl.users + o];
+    sv.data_flow[s] = sum[tl.data + o] * inv_n;
+    sv.consented_flow[s] = sum[tl.consented + o] * inv_n;
+    sv.ported[s] = sum[tl.ported + o] * inv_n;
   }
   auto& tot = st.totals;
   tot.sector_cs.assign(sum.begin() + static_cast<std::ptrdiff_t>(tl.sector_cs),

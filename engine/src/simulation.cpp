@@ -1,5 +1,7 @@
 #include "policysim/simulation.hpp"
 
+#include <chrono>
+
 #include "consumers.hpp"
 #include "jv.hpp"
 #include "market.hpp"
@@ -121,25 +123,59 @@ std::uint64_t state_digest(const State& st) {
   return d.value();
 }
 
-void step(const Model& m, State& st) {
+namespace {
+
+using StageFn = void (*)(const Model&, const Phase&, State&);
+struct StageDef {
+  const char* name;
+  StageFn run;
+};
+
+// The step, in order (MODEL.md section 3; docs/model.md says where the order differs).
+constexpr StageDef kStages[] = {
+    {"policy", apply_policy},                      // 1. events of this step take effect
+    {"entry", [](const Model& m, const Phase&, State& st) { enter_firms(m, st); }},  // 3i
+    {"options", prepare_options},                  //    per-step constants of the pass
+    {"consumers", consumer_pass},                  // 2. trust, consent, choice, surplus, data
+    {"shares", [](const Model& m, const Phase&, State& st) { update_shares(m, st); }},  // 3a
+    {"data", update_data},                         // 3b. firm data stocks
+    {"jv_pool", update_jv_pool},                   // 3b. contributions and the pool
+    {"quality", update_quality},                   // 3c-d
+    {"revenue", settle_revenue},                   // 3f. at the prices paid this step
+    {"antitrust", antitrust},                      // 4a. fines land in this step's profit
+    {"fees", settle_jv_fees},                      // 3f. access fees and dividends
+    {"profit", settle_profit},                     // 3f
+    {"prices", update_prices},                     // 3e. for the next step
+    {"innovation", update_innovation},             // 3g
+    {"contribution", update_contribution_rates},   // 3h
+    {"exit", update_exits},                        // 3i
+    {"breaches", breaches},                        // 4b
+};
+
+}  // namespace
+
+std::vector<std::string> stage_names() {
+  std::vector<std::string> names;
+  for (const auto& s : kStages) names.emplace_back(s.name);
+  return names;
+}
+
+void run_stage(const Model& m, State& st, std::size_t stage) {
+  kStages[stage].run(m, m.phase(st.step), st);
+}
+
+void step(const Model& m, State& st, StageTimes* times) {
   const Phase& ph = m.phase(st.step);
-  apply_policy(m, ph, st);               // 1. policy events of this step
-  enter_firms(m, st);                    // 3i. entry (entrants compete from this step)
-  prepare_options(m, ph, st);            //     per-step constants of the consumer pass
-  consumer_pass(m, ph, st);              // 2. trust, consent, choice, surplus, data
-  update_shares(m, st);                  // 3a
-  update_data(m, ph, st);                // 3b. firm data stocks
-  update_jv_pool(m, ph, st);             // 3b. contributions and the pool
-  update_quality(m, ph, st);             // 3c-d
-  settle_revenue(m, ph, st);             // 3f. revenue at the prices paid this step
-  antitrust(m, ph, st);                  // 4a. fines land in this step's profit
-  settle_jv_fees(m, ph, st);             // 3f. fees and dividends
-  settle_profit(m, ph, st);              // 3f
-  update_prices(m, ph, st);              // 3e. prices for the next step
-  update_innovation(m, ph, st);          // 3g
-  update_contribution_rates(m, ph, st);  // 3h
-  update_exits(m, ph, st);               // 3i. exit
-  breaches(m, ph, st);                   // 4b
+  if (!times) {
+    for (const auto& stage : kStages) stage.run(m, ph, st);
+  } else {
+    times->seconds.resize(std::size(kStages), 0.0);
+    for (std::size_t i = 0; i < std::size(kStages); ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      kStages[i].run(m, ph, st);
+      times->seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
   ++st.step;
 }
 

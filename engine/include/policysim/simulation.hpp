@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "policysim/model.hpp"
 #include "policysim/state.hpp"
@@ -11,8 +13,16 @@ namespace policysim {
 // The state at the start of step 0 for one replication (1-based), per MODEL.md section 4.
 State initial_state(const Model& model, std::uint32_t replication);
 
-// Advances `state` by one step (MODEL.md section 3).
-void step(const Model& model, State& state);
+// Wall seconds spent in each stage, in the order of stage_names(), summed over steps.
+struct StageTimes {
+  std::vector<double> seconds;
+};
+std::vector<std::string> stage_names();
+// Runs stage number `stage` (of stage_names()) of the current step alone, for benchmarks.
+void run_stage(const Model& model, State& state, std::size_t stage);
+
+// Advances `state` by one step (MODEL.md section 3); with `times`, adds each stage's time.
+void step(const Model& model, State& state, StageTimes* times = nullptr);
 
 // A 64-bit digest of everything a later step reads (consumers, network, market, JV, record):
 // equal digests mean equal states, for determinism tests.

@@ -1,0 +1,47 @@
+// `policysim bench`: the core step on a synthetic market of 3 sectors of 4 services with every
+// consumer-side part on (trust, consent, privacy term, data, JV contributions), timed per stage.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "policysim/scenario.hpp"
+
+namespace policysim {
+
+struct BenchOptions {
+  std::uint32_t consumers = 1000000;
+  std::int64_t steps = 10;
+  int threads = 0;  // 0: OpenMP's default
+  std::string network = "none";
+  int degree = 10;
+};
+
+struct BenchResult {
+  std::uint32_t consumers = 0;
+  int sectors = 0, services = 0, threads = 0;
+  std::int64_t steps = 0;
+  double setup_seconds = 0;        // population and network generation
+  double step_seconds = 0;         // median wall seconds of one timed step
+  double ns_per_decision = 0;      // decision: one consumer in one sector, per step
+  double decisions_per_second = 0;
+  double state_bytes_per_consumer = 0;  // bytes of the state's arrays / N
+  double peak_rss_bytes_per_consumer = 0;
+  std::vector<std::string> stage_names;
+  std::vector<double> stage_seconds;  // per step, mean over timed steps
+};
+
+// The synthetic scenario the benchmark runs (also used by the benchmarks in bench/).
+Scenario bench_scenario(const BenchOptions& options);
+
+// One untimed warm-up step, then `steps` timed steps.
+BenchResult run_bench(const BenchOptions& options);
+
+// "name value" lines, one per field, then one line per stage.
+std::string format_bench(const BenchResult& result);
+
+// Peak resident set size of this process in bytes (VmHWM), 0 where unknown.
+std::uint64_t peak_rss_bytes();
+
+}  // namespace policysim
