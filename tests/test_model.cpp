@@ -11,7 +11,7 @@ namespace {
 const char* kTwoSectors = R"(
 [scenario]
 name = "two-sectors"
-steps = 30
+steps = 60
 [consumers]
 count = 1000
 [[sector]]
@@ -60,10 +60,17 @@ at = 40
 set = { "regulator.consent" = "opt_out" }
 )";
 
+// The scenario run for 30 steps (as `--steps 30` does): the event at 40 falls past the end.
+Model two_sectors() {
+  Scenario s = scenario_from(kTwoSectors);
+  s.scenario.steps = 30;
+  return build_model(s);
+}
+
 }  // namespace
 
 TEST_CASE("model: build_model indexes services by sector and firm for a two-sector scenario") {
-  const Model m = build_model(scenario_from(kTwoSectors));
+  const Model m = two_sectors();
   CHECK(m.consumers == 1000u);
   CHECK(m.steps == 30);
   CHECK(m.sectors == 2);
@@ -86,7 +93,7 @@ TEST_CASE("model: build_model indexes services by sector and firm for a two-sect
 }
 
 TEST_CASE("model: phase() picks the phase in force, merging events of one step and dropping those past the end") {
-  const Model m = build_model(scenario_from(kTwoSectors));
+  const Model m = two_sectors();
   REQUIRE(m.phases.size() == 3);
   CHECK(m.phases[0].start == 0);
   CHECK(m.phases[1].start == 5);
@@ -113,7 +120,7 @@ TEST_CASE("model: phase() picks the phase in force, merging events of one step a
 }
 
 TEST_CASE("model: each phase derives shareholdings and the mandate scope") {
-  const Model m = build_model(scenario_from(kTwoSectors));
+  const Model m = two_sectors();
   CHECK(m.phase(0).shareholding == std::vector<double>{0.2, 0.0, 0.1});
   // scope `members` before step 12: only shareholders take part
   CHECK(m.phase(0).participant == std::vector<std::uint8_t>{1, 0, 1});
@@ -122,7 +129,7 @@ TEST_CASE("model: each phase derives shareholdings and the mandate scope") {
 }
 
 TEST_CASE("model: a policy event changes the rules from its step on in a run") {
-  const Model m = build_model(scenario_from(kTwoSectors));
+  const Model m = two_sectors();
   State st = initial_state(m, 1);
   for (int t = 0; t < 12; ++t) step(m, st);
   // JV disabled until step 12: no contribution

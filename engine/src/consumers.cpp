@@ -110,15 +110,20 @@ void update_trust_and_consent(const Model& m, const PassConstants& k, const Opti
     for (int b = 0; b < kBatch; ++b) bt.consent[b] = 1.0f;
     return;
   }
-  float probability[kBatch];
-#pragma omp simd
-  for (int b = 0; b < kBatch; ++b)
-    probability[b] = 1.0f / (1.0f + exp_approx(-(k.trust_weight * bt.trust[b] - bt.theta[b] * k.rho_jv + k.consent_shift)));
+  const float* __restrict trust = bt.trust;
+  const float* __restrict theta = bt.theta;
+  const std::uint32_t* __restrict revise_lane = bt.lanes[0].lane[0];
+  const std::uint32_t* __restrict draw_lane = bt.lanes[0].lane[1];
+  float* __restrict consent = bt.consent;
+  // a threshold of 2^32 (probability 1) is "always"; below it a 32-bit compare decides
+  const bool always = k.consent_cut > 0xffffffffu;
+  const auto cut = static_cast<std::uint32_t>(always ? 0xffffffffu : k.consent_cut);
 #pragma omp simd
   for (int b = 0; b < kBatch; ++b) {
-    const bool revise = bt.lanes[0].lane[0][b] < k.consent_cut;
-    const float draw = to_unit_float(bt.lanes[0].lane[1][b]);
-    bt.consent[b] = revise ? (draw < probability[b] ? 1.0f : 0.0f) : bt.consent[b];
+    const float probability =
+        1.0f / (1.0f + exp_approx(-(k.trust_weight * trust[b] - theta[b] * k.rho_jv + k.consent_shift)));
+    const bool revise = always || revise_lane[b] < cut;
+    consent[b] = revise ? (to_unit_float(draw_lane[b]) < probability ? 1.0f : 0.0f) : consent[b];
   }
 }
 
@@ -142,33 +147,39 @@ void count_peers(const Model& m, const PassConstants& k, const Network& net, con
 // Utilities, their exponentials and the logsum surplus of sector s for the whole batch.
 void sector_utilities(const Model& m, const PassConstants& k, const OptionTable& opt, int s, Batch& bt) {
   const int o0 = m.option_offset[s], options = m.option_offset[s + 1] - o0;
-  for (int b = 0; b < kBatch; ++b) bt.vmax[b] = kClosed;
+  float* __restrict vmax = bt.vmax;
+  float* __restrict total = bt.total;
+  float* __restrict cs = bt.cs;
+  const float* __restrict theta = bt.theta;
+  const float* __restrict consent = bt.consent;
+  for (int b = 0; b < kBatch; ++b) vmax[b] = kClosed;
   for (int j = 0; j < options; ++j) {
     const auto o = static_cast<std::size_t>(o0 + j);
     const float base = opt.open[o] ? opt.base[o] : kClosed;
     const float risk0 = opt.risk[2 * o], drisk = opt.risk[2 * o + 1] - opt.risk[2 * o];
+    const float peer_on = k.peers && j > 0 ? 1.0f : 0.0f;  // the outside option has no peer term
     float* __restrict u = &bt.utility[o * kBatch];
     const float* __restrict peer = &bt.peer[o * kBatch];
 #pragma omp simd
     for (int b = 0; b < kBatch; ++b) {
-      u[b] = base - bt.theta[b] * (risk0 + bt.consent[b] * drisk) + (k.peers ? peer[b] : 0.0f);
-      bt.vmax[b] = u[b] > bt.vmax[b] ? u[b] : bt.vmax[b];
+      u[b] = base - theta[b] * (risk0 + consent[b] * drisk) + peer_on * peer[b];
+      vmax[b] = u[b] > vmax[b] ? u[b] : vmax[b];
     }
   }
-  for (int b = 0; b < kBatch; ++b) bt.total[b] = 0.0f;
+  for (int b = 0; b < kBatch; ++b) total[b] = 0.0f;
   for (int j = 0; j < options; ++j) {
     const auto o = static_cast<std::size_t>(o0 + j);
     const float* __restrict u = &bt.utility[o * kBatch];
     float* __restrict w = &bt.weight[o * kBatch];
 #pragma omp simd
     for (int b = 0; b < kBatch; ++b) {
-      w[b] = exp_approx(u[b] - bt.vmax[b]);
-      bt.total[b] += w[b];
+      w[b] = exp_approx(u[b] - vmax[b]);
+      total[b] += w[b];
     }
   }
   const float inv_alpha = 1.0f / k.alpha;
 #pragma omp simd
-  for (int b = 0; b < kBatch; ++b) bt.cs[b] = (bt.vmax[b] + log_approx(bt.total[b])) * inv_alpha;
+  for (int b = 0; b < kBatch; ++b) cs[b] = (vmax[b] + log_approx(total[b])) * inv_alpha;
 }
 
 // The option a reviser picks: inverse CDF over exp(V) with the bonus on the current choice.
@@ -213,7 +224,9 @@ void prepare_options(const Model& m, const Phase& ph, State& st) {
                                      p.consumers.price_sensitivity * st.services.price[k]);
     opt.risk[2 * o] = static_cast<float>(e);
     opt.risk[2 * o + 1] = static_cast<float>(e + rate * rho_jv);
-    opt.exposes[o] = static_cast<std::uint8_t>((st.firms.breached[f] ? 1 : 0) | (st.jv.breached && rate > 0 ? 2 : 0));
+    // a JV breach exposes the consenting users of firms that contributed in the breached step
+    const bool contributed = st.firms.jv_contribution[f] > 0;
+    opt.exposes[o] = static_cast<std::uint8_t>((st.firms.breached[f] ? 1 : 0) | (st.jv.breached && contributed ? 2 : 0));
     opt.data_per_activity[o] = static_cast<float>(sec.data_intensity);
     opt.port_per_activity[o] = static_cast<float>(p.regulator.portability * sec.data_intensity / sec.depreciation);
   }
@@ -278,7 +291,8 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
             t[tl.users + o] += 1.0;
             t[tl.data + o] += data;
             if (consenting) t[tl.consented + o] += data;
-            if (chosen != current) t[tl.ported + o] += bt.activity[b] * opt.port_per_activity[o];
+            // a switcher from another service brings its history; an arrival from outside has none
+            if (chosen != current && current != 0) t[tl.ported + o] += bt.activity[b] * opt.port_per_activity[o];
             t[tl.harm] += bt.theta[b] * opt.risk[2 * o + (consenting ? 1 : 0)];
           }
         }
