@@ -18,7 +18,8 @@ constexpr int kBatch = 64;
 static_assert(kChunk % kBatch == 0, "chunks are whole batches");
 constexpr float kClosed = -1e30f;  // base utility of an option that cannot be chosen
 
-// Offsets inside one chunk's partial sums.
+// Offsets inside one chunk's partial sums; per option the sums are of activity (users, all,
+// consenting, switchers), scaled by the option's data per activity when the chunks are combined.
 struct TallyLayout {
   std::size_t users, data, consented, ported, sector_cs, trust, consent, harm, nonfinite, width;
   explicit TallyLayout(const Model& m) {
@@ -36,18 +37,27 @@ struct TallyLayout {
   }
 };
 
-// Per-thread scratch for one batch; option rows are [options][kBatch].
+// Per-thread scratch for one batch; option rows are [options][kBatch]. Sums over a chunk are
+// kept per lane (so the adds vectorise) and folded in lane order at the end of the chunk:
+// per-option tallies in float (at most kChunk/kBatch = 256 terms a lane), the rest in double.
 struct Batch {
   explicit Batch(const Model& m, std::uint32_t blocks)
-      : lanes(blocks), utility(static_cast<std::size_t>(m.options) * kBatch),
-        weight(static_cast<std::size_t>(m.options) * kBatch), peer(static_cast<std::size_t>(m.options) * kBatch) {}
+      : lanes(blocks), utility(rows(m.options)), weight(rows(m.options)), peer(rows(m.options)),
+        users(rows(m.options)), activity_sum(rows(m.options)), consented_sum(rows(m.options)),
+        ported_sum(rows(m.options)), sector_cs(rows(m.sectors)) {}
+  static std::size_t rows(int n) { return static_cast<std::size_t>(n) * kBatch; }
   struct Block {
     std::uint32_t lane[4][kBatch];
   };
   std::vector<Block> lanes;  // [blocks] Philox output per consumer
-  alignas(64) float theta[kBatch], activity[kBatch], trust[kBatch], consent[kBatch];
+  alignas(64) float theta[kBatch], activity[kBatch], trust[kBatch], consent[kBatch], valid[kBatch];
   alignas(64) float vmax[kBatch], total[kBatch], cs[kBatch];
+  alignas(64) std::int32_t current[kBatch], chosen[kBatch];
   std::vector<float> utility, weight, peer;
+  // chunk sums per lane
+  std::vector<float> users, activity_sum, consented_sum, ported_sum;  // [options][kBatch]
+  std::vector<double> sector_cs;                                       // [sectors][kBatch]
+  alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {}, nonfinite[kBatch] = {};
 };
 
 // Everything the pass reads that is constant within the step.
@@ -80,10 +90,6 @@ struct PassConstants {
     blocks = (2 + 2 * static_cast<std::uint32_t>(m.sectors) + 3) / 4;
   }
 };
-
-// Lane j of consumer b: j = 0 consent revision, 1 consent draw, 2+2s revision in sector s,
-// 3+2s choice in sector s.
-inline std::uint32_t lane(const Batch& bt, std::uint32_t j, int b) { return bt.lanes[j / 4].lane[j % 4][b]; }
 
 // Trust and consent of the batch's consumers; exposure and exits read last step's choices.
 void update_trust_and_consent(const Model& m, const PassConstants& k, const OptionTable& opt, Consumers& cons,
@@ -197,6 +203,84 @@ int draw_option(const Batch& bt, int o0, int options, int current, float bonus, 
   return chosen;
 }
 
+// Revision in sector s: the consumers whose lane says so draw a new option.
+void choose(const Model& m, const PassConstants& k, int s, std::uint32_t first, int count, Batch& bt, Consumers& cons) {
+  const int sectors = m.sectors;
+  const int o0 = m.option_offset[s], options = m.option_offset[s + 1] - o0;
+  const std::uint32_t* revise = bt.lanes[(2 + 2 * s) / 4].lane[(2 + 2 * s) % 4];
+  const std::uint32_t* uniform = bt.lanes[(3 + 2 * s) / 4].lane[(3 + 2 * s) % 4];
+  for (int b = 0; b < kBatch; ++b) bt.current[b] = bt.chosen[b] = 0;
+  for (int b = 0; b < count; ++b) {
+    std::uint8_t& code = cons.choice[static_cast<std::size_t>(first + b) * sectors + s];
+    bt.current[b] = bt.chosen[b] = code;
+    if (revise[b] >= k.revise_cut) continue;
+    bt.chosen[b] = draw_option(bt, o0, options, code, k.switch_bonus, to_unit_float(uniform[b]), b);
+    code = static_cast<std::uint8_t>(bt.chosen[b]);
+  }
+}
+
+// Adds sector s's surplus, users, data, consented data, ported data and privacy harm of the
+// batch to the lane sums.
+void tally_sector(const Model& m, const OptionTable& opt, int s, Batch& bt) {
+  const int o0 = m.option_offset[s], options = m.option_offset[s + 1] - o0;
+  const float* __restrict theta = bt.theta;
+  const float* __restrict act = bt.activity;
+  const float* __restrict consent = bt.consent;
+  const std::int32_t* __restrict chosen = bt.chosen;
+  const std::int32_t* __restrict current = bt.current;
+  double* __restrict cs_sum = &bt.sector_cs[static_cast<std::size_t>(s) * kBatch];
+#pragma omp simd
+  for (int b = 0; b < kBatch; ++b) {
+    const float cs = bt.cs[b];
+    const bool finite = cs - cs == 0.0f;  // false for inf and nan
+    cs_sum[b] += finite ? static_cast<double>(bt.valid[b] * cs) : 0.0;
+    bt.nonfinite[b] += finite ? 0.0 : bt.valid[b];
+  }
+  alignas(64) float harm[kBatch] = {};
+  for (int j = 1; j < options; ++j) {
+    const auto o = static_cast<std::size_t>(o0 + j);
+    const float risk0 = opt.risk[2 * o], drisk = opt.risk[2 * o + 1] - opt.risk[2 * o];
+    float* __restrict users = &bt.users[o * kBatch];
+    float* __restrict activity_sum = &bt.activity_sum[o * kBatch];
+    float* __restrict consented_sum = &bt.consented_sum[o * kBatch];
+    float* __restrict ported_sum = &bt.ported_sum[o * kBatch];
+#pragma omp simd
+    for (int b = 0; b < kBatch; ++b) {
+      const float on = chosen[b] == j ? 1.0f : 0.0f;
+      const float a = on * act[b];
+      users[b] += on;
+      activity_sum[b] += a;
+      consented_sum[b] += a * consent[b];
+      // a switcher from another service brings its history; an arrival from outside has none
+      ported_sum[b] += current[b] != j && current[b] != 0 ? a : 0.0f;
+      harm[b] += on * theta[b] * (risk0 + consent[b] * drisk);
+    }
+  }
+#pragma omp simd
+  for (int b = 0; b < kBatch; ++b) bt.harm_sum[b] += harm[b];
+}
+
+// Writes the lane sums of a finished chunk into its partials, lanes in order, and clears them.
+void fold_chunk(const Model& m, const TallyLayout& tl, Batch& bt, double* t) {
+  const auto fold = [](auto* lanes) {
+    double total = 0;
+    for (int b = 0; b < kBatch; ++b) total += lanes[b], lanes[b] = 0;
+    return total;
+  };
+  for (int o = 0; o < m.options; ++o) {
+    const auto row = static_cast<std::size_t>(o) * kBatch;
+    t[tl.users + o] = fold(&bt.users[row]);
+    t[tl.data + o] = fold(&bt.activity_sum[row]);
+    t[tl.consented + o] = fold(&bt.consented_sum[row]);
+    t[tl.ported + o] = fold(&bt.ported_sum[row]);
+  }
+  for (int s = 0; s < m.sectors; ++s) t[tl.sector_cs + s] = fold(&bt.sector_cs[static_cast<std::size_t>(s) * kBatch]);
+  t[tl.trust] = fold(bt.trust_sum);
+  t[tl.consent] = fold(bt.consent_sum);
+  t[tl.harm] = fold(bt.harm_sum);
+  t[tl.nonfinite] = fold(bt.nonfinite);
+}
+
 }  // namespace
 
 std::size_t tally_width(const Model& model) { return TallyLayout(model).width; }
@@ -258,6 +342,7 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
         // lanes past the last consumer compute on zeros and are never stored
         for (int b = 0; b < kBatch; ++b) {
           const bool valid = b < count;
+          bt.valid[b] = valid ? 1.0f : 0.0f;
           bt.theta[b] = valid ? cons.privacy[first + b] : 0.0f;
           bt.activity[b] = valid ? cons.activity[first + b] : 0.0f;
           bt.trust[b] = valid ? cons.trust[first + b] : 0.0f;
@@ -268,35 +353,19 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
         for (int b = 0; b < count; ++b) {
           cons.trust[first + b] = bt.trust[b];
           cons.consent[first + b] = static_cast<std::uint8_t>(bt.consent[b]);
-          t[tl.trust] += bt.trust[b];
-          t[tl.consent] += bt.consent[b];
+        }
+#pragma omp simd
+        for (int b = 0; b < kBatch; ++b) {
+          bt.trust_sum[b] += bt.valid[b] * bt.trust[b];
+          bt.consent_sum[b] += bt.valid[b] * bt.consent[b];
         }
         for (int s = 0; s < sectors; ++s) {
           sector_utilities(m, k, opt, s, bt);
-          const int o0 = m.option_offset[s], options = m.option_offset[s + 1] - o0;
-          for (int b = 0; b < count; ++b) {
-            if (std::isfinite(bt.cs[b])) t[tl.sector_cs + s] += bt.cs[b];
-            else t[tl.nonfinite] += 1;
-            std::uint8_t& code = cons.choice[static_cast<std::size_t>(first + b) * sectors + s];
-            const int current = code;
-            int chosen = current;
-            if (lane(bt, 2 + 2 * s, b) < k.revise_cut) {
-              chosen = draw_option(bt, o0, options, current, k.switch_bonus, to_unit_float(lane(bt, 3 + 2 * s, b)), b);
-              code = static_cast<std::uint8_t>(chosen);
-            }
-            if (chosen == 0) continue;
-            const auto o = static_cast<std::size_t>(o0 + chosen);
-            const double data = bt.activity[b] * opt.data_per_activity[o];
-            const bool consenting = bt.consent[b] != 0.0f;
-            t[tl.users + o] += 1.0;
-            t[tl.data + o] += data;
-            if (consenting) t[tl.consented + o] += data;
-            // a switcher from another service brings its history; an arrival from outside has none
-            if (chosen != current && current != 0) t[tl.ported + o] += bt.activity[b] * opt.port_per_activity[o];
-            t[tl.harm] += bt.theta[b] * opt.risk[2 * o + (consenting ? 1 : 0)];
-          }
+          choose(m, k, s, first, count, bt, cons);
+          tally_sector(m, opt, s, bt);
         }
       }
+      fold_chunk(m, tl, bt, t);
     }
   }
 
@@ -311,9 +380,9 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
   for (int s = 0; s < m.services; ++s) {
     const auto o = static_cast<std::size_t>(m.option_offset[m.service_sector[s]] + m.service_option[s]);
     sv.users[s] = sum[tl.users + o];
-    sv.data_flow[s] = sum[tl.data + o] * inv_n;
-    sv.consented_flow[s] = sum[tl.consented + o] * inv_n;
-    sv.ported[s] = sum[tl.ported + o] * inv_n;
+    sv.data_flow[s] = sum[tl.data + o] * opt.data_per_activity[o] * inv_n;
+    sv.consented_flow[s] = sum[tl.consented + o] * opt.data_per_activity[o] * inv_n;
+    sv.ported[s] = sum[tl.ported + o] * opt.port_per_activity[o] * inv_n;
   }
   auto& tot = st.totals;
   tot.sector_cs.assign(sum.begin() + static_cast<std::ptrdiff_t>(tl.sector_cs),

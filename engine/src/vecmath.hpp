@@ -12,11 +12,11 @@ namespace policysim {
 
 // e^x; exactly 0 below -87 (used for options that cannot be chosen).
 inline float exp_approx(float x) {
-  const float clamped = x > 88.0f ? 88.0f : (x < -87.0f ? -87.0f : x);
-  // round to nearest through truncation (vectorises without SSE4.1's round instruction)
-  const float y = clamped * 1.44269504088896341f + 0.5f;
-  const float truncated = static_cast<float>(static_cast<std::int32_t>(y));
-  const float n = truncated > y ? truncated - 1.0f : truncated;
+  const float hi = x < 88.0f ? x : 88.0f;
+  const float clamped = hi > -87.0f ? hi : -87.0f;
+  // n = round(x / ln 2) by the 1.5 * 2^23 trick: one addition and one subtraction, no branch
+  constexpr float kRound = 12582912.0f;
+  const float n = (clamped * 1.44269504088896341f + kRound) - kRound;
   float r = clamped - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
   float p = 1.9875691500e-4f;
