@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include <boost/random/beta_distribution.hpp>
-#include <boost/random/lognormal_distribution.hpp>
+#include <random>
+
 #include <boost/random/normal_distribution.hpp>
 #include <boost/random/uniform_real_distribution.hpp>
 
@@ -14,9 +14,15 @@ double sample(const Distribution& d, CounterEngine& engine) {
   switch (d.kind) {
     case DistKind::kConstant: return p[0];
     case DistKind::kUniform: return boost::random::uniform_real_distribution<double>(p[0], p[1])(engine);
-    case DistKind::kBeta: return p[2] * boost::random::beta_distribution<double>(p[0], p[1])(engine);
+    case DistKind::kBeta: {
+      // X/(X+Y) of two gammas; the standard library's gamma (Marsaglia-Tsang) is several
+      // times faster than Boost's, which matters at 10^8 consumers
+      const double x = std::gamma_distribution<double>(p[0])(engine);
+      const double y = std::gamma_distribution<double>(p[1])(engine);
+      return p[2] * x / (x + y);
+    }
     case DistKind::kLognormal:
-      return p[1] == 0 ? std::exp(p[0]) : boost::random::lognormal_distribution<double>(p[0], p[1])(engine);
+      return p[1] == 0 ? std::exp(p[0]) : std::exp(p[0] + p[1] * boost::random::normal_distribution<double>()(engine));
     case DistKind::kNormal:
       return p[1] == 0 ? p[0] : boost::random::normal_distribution<double>(p[0], p[1])(engine);
   }

@@ -45,35 +45,29 @@ inline Lanes draw(const RngKey& key, Stream stream, std::uint32_t step, std::uin
 template <int Width>
 inline void draw_batch(const RngKey& key, Stream stream, std::uint32_t step, std::uint32_t first_id,
                        std::uint32_t block, std::uint32_t (&out)[4][Width]) {
-  std::uint32_t c0[Width], c1[Width], c2[Width], c3[Width];
   const std::uint32_t word2 = (static_cast<std::uint32_t>(stream) << 24) | block;
-  for (int b = 0; b < Width; ++b) {
-    c0[b] = first_id + static_cast<std::uint32_t>(b);
-    c1[b] = step;
-    c2[b] = word2;
-    c3[b] = key.replication;
-  }
-  std::uint32_t k0 = static_cast<std::uint32_t>(key.seed), k1 = static_cast<std::uint32_t>(key.seed >> 32);
-  for (int round = 0; round < 10; ++round) {
+  const auto seed_lo = static_cast<std::uint32_t>(key.seed), seed_hi = static_cast<std::uint32_t>(key.seed >> 32);
+  // The rounds run inside the loop over ids, so each id's counter stays in registers.
 #pragma omp simd
-    for (int b = 0; b < Width; ++b) {
-      const std::uint64_t p0 = std::uint64_t{0xD2511F53u} * c0[b];
-      const std::uint64_t p1 = std::uint64_t{0xCD9E8D57u} * c2[b];
-      const auto n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1[b] ^ k0;
-      const auto n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3[b] ^ k1;
-      c1[b] = static_cast<std::uint32_t>(p1);
-      c3[b] = static_cast<std::uint32_t>(p0);
-      c0[b] = n0;
-      c2[b] = n2;
-    }
-    k0 += 0x9E3779B9u;
-    k1 += 0xBB67AE85u;
-  }
   for (int b = 0; b < Width; ++b) {
-    out[0][b] = c0[b];
-    out[1][b] = c1[b];
-    out[2][b] = c2[b];
-    out[3][b] = c3[b];
+    std::uint32_t c0 = first_id + static_cast<std::uint32_t>(b), c1 = step, c2 = word2, c3 = key.replication;
+    std::uint32_t k0 = seed_lo, k1 = seed_hi;
+    for (int round = 0; round < 10; ++round) {
+      const std::uint64_t p0 = std::uint64_t{0xD2511F53u} * c0;
+      const std::uint64_t p1 = std::uint64_t{0xCD9E8D57u} * c2;
+      const auto n0 = static_cast<std::uint32_t>(p1 >> 32) ^ c1 ^ k0;
+      const auto n2 = static_cast<std::uint32_t>(p0 >> 32) ^ c3 ^ k1;
+      c1 = static_cast<std::uint32_t>(p1);
+      c3 = static_cast<std::uint32_t>(p0);
+      c0 = n0;
+      c2 = n2;
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    out[0][b] = c0;
+    out[1][b] = c1;
+    out[2][b] = c2;
+    out[3][b] = c3;
   }
 }
 
