@@ -51,6 +51,7 @@ struct Batch {
   };
   std::vector<Block> lanes;  // [blocks] Philox output per consumer
   alignas(64) float theta[kBatch], activity[kBatch], trust[kBatch], consent[kBatch], valid[kBatch];
+  alignas(64) float peer_scale[kBatch] = {};
   alignas(64) float vmax[kBatch], total[kBatch], cs[kBatch];
   alignas(64) std::int32_t current[kBatch], chosen[kBatch];
   std::vector<float> utility, weight, peer;
@@ -133,20 +134,22 @@ void update_trust_and_consent(const Model& m, const PassConstants& k, const Opti
   }
 }
 
-// peer[o][b]: peer_weight times the fraction of b's neighbours whose last choice is option o.
+// peer[o][b]: how many of b's neighbours chose option o last step; peer_scale[b] turns the
+// count into peer_weight times the fraction.
 void count_peers(const Model& m, const PassConstants& k, const Network& net, const Consumers& cons,
                  std::uint32_t first, int count, Batch& bt) {
   std::fill(bt.peer.begin(), bt.peer.end(), 0.0f);
   const int sectors = m.sectors;
+  float* __restrict peer = bt.peer.data();
+  for (int b = 0; b < kBatch; ++b) bt.peer_scale[b] = 0.0f;
   for (int b = 0; b < count; ++b) {
     const auto begin = net.offsets[first + b], end = net.offsets[first + b + 1];
     if (begin == end) continue;
     for (auto q = begin; q < end; ++q) {
       const std::uint8_t* theirs = &cons.previous[static_cast<std::size_t>(net.neighbours[q]) * sectors];
-      for (int s = 0; s < sectors; ++s) bt.peer[static_cast<std::size_t>(m.option_offset[s] + theirs[s]) * kBatch + b] += 1.0f;
+      for (int s = 0; s < sectors; ++s) peer[static_cast<std::size_t>(m.option_offset[s] + theirs[s]) * kBatch + b] += 1.0f;
     }
-    const float scale = k.peer_weight / static_cast<float>(end - begin);
-    for (int o = 0; o < m.options; ++o) bt.peer[static_cast<std::size_t>(o) * kBatch + b] *= scale;
+    bt.peer_scale[b] = k.peer_weight / static_cast<float>(end - begin);
   }
 }
 
@@ -166,9 +169,10 @@ void sector_utilities(const Model& m, const PassConstants& k, const OptionTable&
     const float peer_on = k.peers && j > 0 ? 1.0f : 0.0f;  // the outside option has no peer term
     float* __restrict u = &bt.utility[o * kBatch];
     const float* __restrict peer = &bt.peer[o * kBatch];
+    const float* __restrict peer_scale = bt.peer_scale;
 #pragma omp simd
     for (int b = 0; b < kBatch; ++b) {
-      u[b] = base - theta[b] * (risk0 + consent[b] * drisk) + peer_on * peer[b];
+      u[b] = base - theta[b] * (risk0 + consent[b] * drisk) + peer_on * peer_scale[b] * peer[b];
       vmax[b] = u[b] > vmax[b] ? u[b] : vmax[b];
     }
   }
