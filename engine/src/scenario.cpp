@@ -240,7 +240,10 @@ void read_array(std::vector<T>& out, const toml::node& n, const std::string& pat
 // Reads every key of `tbl` into `obj`; keys not in `obj.fields()` are errors.
 template <class T>
 void read_table(T& obj, const toml::table& tbl, const std::string& prefix) {
-  for (const auto& [key, node] : tbl) {
+  for (const auto& entry : tbl) {
+    // not a structured binding: clang before 16 cannot capture one in the lambda below
+    const auto& key = entry.first;
+    const auto& node = entry.second;
     bool found = false;
     for_each_field(obj, [&](const char* k, auto& member, const Check& check, Mutable) {
       if (found || key.str() != k) return;
@@ -539,6 +542,11 @@ void check_cross_keys(const Scenario& s, const toml::table* file, std::span<cons
       initial_share[svc.sector] += svc.initial_share;
     }
   }
+  std::map<std::string, int> sector_services;
+  for (const auto& f : s.firms)
+    for (const auto& svc : f.services)
+      if (++sector_services[svc.sector] == 256)
+        fail_at("sector." + svc.sector, "at most 255 services per sector (a consumer's choice is one byte)");
   for (const auto& [sector, total] : initial_share)
     if (total > 1.0 + 1e-12)
       fail_at("sector." + sector, fmt::format("initial_share of its services sums to {} > 1", total));

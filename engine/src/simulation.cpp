@@ -2,10 +2,13 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "consumers.hpp"
 #include "jv.hpp"
 #include "market.hpp"
 #include "network.hpp"
+#include "numerics.hpp"
 #include "population.hpp"
 #include "regulator.hpp"
 
@@ -61,6 +64,13 @@ void apply_policy(const Model& m, const Phase& ph, State& st) {
 
 }  // namespace
 
+NumericalError::NumericalError(std::int64_t step_, std::string stage_, std::string entity_, std::string variable_,
+                               double value_, const std::string& detail)
+    : std::runtime_error(fmt::format("numerical error at step {}, stage '{}': {}: {} = {}{}", step_, stage_, entity_,
+                                     variable_, value_, detail)),
+      step(step_), stage(std::move(stage_)), entity(std::move(entity_)), variable(std::move(variable_)),
+      value(value_) {}
+
 State initial_state(const Model& m, std::uint32_t replication) {
   State st;
   st.key = RngKey{static_cast<std::uint64_t>(m.scenario.scenario.seed), replication};
@@ -72,6 +82,7 @@ State initial_state(const Model& m, std::uint32_t replication) {
   update_quality(m, ph, st);
   update_contribution_rates(m, ph, st);
   st.totals.sector_cs.assign(static_cast<std::size_t>(m.sectors), 0.0);
+  check_finite(m, ph, st, "initial");
   return st;
 }
 
@@ -166,15 +177,12 @@ void run_stage(const Model& m, State& st, std::size_t stage) {
 
 void step(const Model& m, State& st, StageTimes* times) {
   const Phase& ph = m.phase(st.step);
-  if (!times) {
-    for (const auto& stage : kStages) stage.run(m, ph, st);
-  } else {
-    times->seconds.resize(std::size(kStages), 0.0);
-    for (std::size_t i = 0; i < std::size(kStages); ++i) {
-      const auto t0 = std::chrono::steady_clock::now();
-      kStages[i].run(m, ph, st);
-      times->seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    }
+  if (times) times->seconds.resize(std::size(kStages), 0.0);
+  for (std::size_t i = 0; i < std::size(kStages); ++i) {
+    const auto t0 = times ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    kStages[i].run(m, ph, st);
+    if (times) times->seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    check_finite(m, ph, st, kStages[i].name);
   }
   ++st.step;
 }

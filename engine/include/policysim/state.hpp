@@ -1,6 +1,9 @@
 // The mutable state of one replication: consumers (structure of arrays), the social network,
 // services, firms, the JV, the regulator's record, and per-step scratch. Everything a later
-// step reads lives here, so a checkpoint of State is a checkpoint of the run.
+// step reads lives here, so a checkpoint of State is a checkpoint of the run. A field added
+// here must be added to the checkpoint's field list too (for_each_state_field in
+// engine/src/checkpoint.cpp); the test "checkpoint: the field list covers every field of State"
+// fails until it is.
 #pragma once
 
 #include <array>
