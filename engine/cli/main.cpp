@@ -8,6 +8,7 @@
 
 #include "policysim/bench.hpp"
 #include "policysim/errors.hpp"
+#include "policysim/interrupt.hpp"
 #include "policysim/run.hpp"
 #include "policysim/scenario.hpp"
 #include "policysim/version.hpp"
@@ -20,6 +21,7 @@ namespace {
 constexpr const char* kUsage = R"(usage:
   policysim run SCENARIO.toml [--out DIR] [--set PATH=VALUE]... [--seed S]
                 [--steps T] [--replications R] [--threads N] [--force] [--quiet]
+                [--checkpoint-every K] [--resume CHECKPOINT]
   policysim validate SCENARIO.toml
   policysim bench [--consumers N] [--steps T] [--threads N] [--network KIND]
   policysim --version
@@ -58,17 +60,29 @@ int cmd_run(const std::vector<std::string>& args) {
       ("steps", po::value<std::int64_t>(), "number of steps")
       ("replications", po::value<std::int64_t>(), "number of replications")
       ("threads", po::value(&o.threads), "worker threads (default: all cores)")
-      ("force", po::bool_switch(&o.force), "write into a non-empty output directory")
-      ("quiet", po::bool_switch(&o.quiet), "no progress or notes on stderr");
+      ("force", po::bool_switch(&o.force), "write into a non-empty output directory; skip the memory check")
+      ("quiet", po::bool_switch(&o.quiet), "no progress or notes on stderr")
+      ("checkpoint-every", po::value(&o.checkpoint_every), "write a checkpoint every K steps")
+      ("resume", po::value(&o.resume), "continue the run from a checkpoint");
   const auto vm = parse(args, desc, "scenario");
   if (vm.count("seed")) o.seed = vm["seed"].as<std::int64_t>();
   if (vm.count("steps")) o.steps = vm["steps"].as<std::int64_t>();
   if (vm.count("replications")) o.replications = vm["replications"].as<std::int64_t>();
   if (o.threads < 0) throw InputError("--threads: must be >= 1");
+  if (vm.count("checkpoint-every") && o.checkpoint_every < 1) throw InputError("--checkpoint-every: must be >= 1");
   o.overrides = parse_overrides(sets);
-  const auto dir = run_scenario(o);
-  if (!o.quiet) fmt::print(stderr, "wrote {}\n", dir.string());
-  return 0;
+  // SIGINT and SIGTERM stop the run at the end of the step, with a checkpoint to resume from.
+  const StopHandlers handlers;
+  try {
+    const auto dir = run_scenario(o);
+    if (!o.quiet) fmt::print(stderr, "wrote {}\n", dir.string());
+    return 0;
+  } catch (const RunInterrupted& e) {
+    fmt::print(stderr,
+               "policysim: {}\nthe files of the finished steps wait as .part files next to it; resume with:\n  {}\n",
+               e.what(), e.resume_command);
+    return e.exit_code();
+  }
 }
 
 int cmd_validate(const std::vector<std::string>& args) {
@@ -89,7 +103,8 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("steps", po::value(&o.steps)->default_value(o.steps), "timed steps (after one warm-up step)")
       ("threads", po::value(&o.threads), "worker threads (default: all cores)")
       ("network", po::value(&o.network)->default_value(o.network), "none | watts_strogatz | barabasi_albert")
-      ("degree", po::value(&o.degree)->default_value(o.degree), "network degree");
+      ("degree", po::value(&o.degree)->default_value(o.degree), "network degree")
+      ("output", po::value(&o.output), "also write the CSV outputs of the timed steps to this directory");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);

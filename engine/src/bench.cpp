@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <memory>
 
 #include <fmt/format.h>
 #include <omp.h>
 
 #include "policysim/errors.hpp"
+#include "policysim/metrics.hpp"
 #include "policysim/model.hpp"
+#include "policysim/output.hpp"
 #include "policysim/simulation.hpp"
 
 namespace policysim {
@@ -90,11 +93,18 @@ BenchResult run_bench(const BenchOptions& o) {
   step(model, st);  // warm-up: first touch of scratch, caches
   StageTimes times;
   std::vector<double> per_step;
+  std::unique_ptr<RunWriter> writer;
+  if (!o.output.empty()) {
+    fs::create_directories(o.output);
+    writer = std::make_unique<RunWriter>(o.output, model);
+  }
   for (std::int64_t t = 0; t < o.steps; ++t) {
     const auto t1 = std::chrono::steady_clock::now();
     step(model, st, &times);
+    if (writer) writer->write_step(model, st, metrics_row(model, st));
     per_step.push_back(seconds_since(t1));
   }
+  if (writer) writer->commit();
   std::sort(per_step.begin(), per_step.end());
   r.step_seconds = per_step[per_step.size() / 2];
   const double decisions = static_cast<double>(model.consumers) * model.sectors;

@@ -16,6 +16,7 @@ struct BenchOptions {
   int threads = 0;  // 0: OpenMP's default
   std::string network = "none";
   int degree = 10;
+  std::string output;  // when set, every timed step also writes the run's CSV rows here
 };
 
 struct BenchResult {

@@ -1,0 +1,124 @@
+"""Macro benchmark: `policysim bench` over N = 10^4 .. 10^8 and 1 and 2 threads, without and
+with a Watts-Strogatz network, beside the NumPy reference step (bench/reference_step.py).
+
+    /usr/bin/python3 bench/macro.py [--binary build/engine/policysim] [--max-consumers 1e8]
+
+Writes bench/results/<machine>.csv (one row per configuration) and prints it as a table. Each
+configuration runs in its own process (so peak memory is its own), one untimed warm-up step,
+then the median of the timed steps. The NumPy reference runs up to --numpy-max consumers; the
+numpy_ratio column is NumPy's time per decision over policysim's. The output_cost row gives
+in output_ratio the time per step with the CSV outputs written over the same run without them.
+"""
+import argparse
+import csv
+import datetime
+import os
+import pathlib
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def machine_name() -> str:
+    model = "unknown-cpu"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    slug = re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-")
+    return f"{slug}-{os.cpu_count()}c"
+
+
+def parse(text: str) -> dict:
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            out[parts[0]] = parts[1]
+    return out
+
+
+def run_bench(binary, consumers, threads, network, steps, output=None):
+    cmd = [binary, "bench", "--consumers", str(consumers), "--steps", str(steps),
+           "--threads", str(threads), "--network", network]
+    if output:
+        cmd += ["--output", output]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return parse(res.stdout)
+
+
+def run_numpy(consumers, steps):
+    res = subprocess.run(["/usr/bin/python3", str(HERE / "reference_step.py"), "--consumers", str(consumers),
+                          "--steps", str(steps)], capture_output=True, text=True, check=True)
+    return parse(res.stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--binary", default=str(HERE.parent / "build" / "engine" / "policysim"))
+    ap.add_argument("--max-consumers", type=float, default=1e8)
+    ap.add_argument("--numpy-max", type=float, default=1e7)
+    ap.add_argument("--out", type=pathlib.Path)
+    args = ap.parse_args()
+    sizes = [n for n in (10**4, 10**5, 10**6, 10**7, 10**8) if n <= args.max_consumers]
+    machine = machine_name()
+    out = args.out or HERE / "results" / f"{machine}.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    numpy_cache = {}
+    for network in ("none", "watts_strogatz"):
+        for n in sizes:
+            steps = max(3, min(50, int(3e7 // n)))
+            for threads in (1, 2):
+                print(f"bench: N={n} threads={threads} network={network}", file=sys.stderr, flush=True)
+                r = run_bench(args.binary, n, threads, network, steps)
+                row = {
+                    "machine": machine, "date": datetime.date.today().isoformat(), "kind": "step",
+                    "consumers": n, "threads": threads, "network": network, "steps": steps,
+                    "ns_per_decision": r["ns_per_decision"], "decisions_per_second": r["decisions_per_second"],
+                    "state_bytes_per_consumer": r["state_bytes_per_consumer"],
+                    "peak_rss_bytes_per_consumer": r["peak_rss_bytes_per_consumer"],
+                    "setup_seconds": r["setup_seconds"], "step_seconds": r["step_seconds"],
+                    "numpy_ns_per_decision": "", "numpy_ratio": "",
+                }
+                if network == "none" and n <= args.numpy_max:
+                    if n not in numpy_cache:
+                        numpy_cache[n] = run_numpy(n, max(3, min(20, int(1e7 // n))))
+                    ref = float(numpy_cache[n]["ns_per_decision"])
+                    row["numpy_ns_per_decision"] = f"{ref:.3f}"
+                    row["numpy_ratio"] = f"{ref / float(r['ns_per_decision']):.1f}"
+                rows.append(row)
+    # cost of writing outputs at 10^7 consumers (or the largest size run)
+    n = min(10**7, sizes[-1])
+    for threads in (2,):
+        off = run_bench(args.binary, n, threads, "none", 10)
+        with tempfile.TemporaryDirectory() as tmp:
+            on = run_bench(args.binary, n, threads, "none", 10, output=tmp)
+        rows.append({
+            "machine": machine, "date": datetime.date.today().isoformat(), "kind": "output_cost",
+            "consumers": n, "threads": threads, "network": "none", "steps": 10,
+            "step_seconds": on["step_seconds"],
+            "ns_per_decision": on["ns_per_decision"], "decisions_per_second": on["decisions_per_second"],
+            "output_ratio": f"{float(on['step_seconds']) / float(off['step_seconds']):.4f}",
+        })
+    fields = ["machine", "date", "kind", "consumers", "threads", "network", "steps", "ns_per_decision",
+              "decisions_per_second", "state_bytes_per_consumer", "peak_rss_bytes_per_consumer", "setup_seconds",
+              "step_seconds", "numpy_ns_per_decision", "numpy_ratio", "output_ratio"]
+    with open(out, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, restval="")
+        w.writeheader()
+        w.writerows(rows)
+    print(f"macro: wrote {out} ({platform.node()})", file=sys.stderr)
+    for row in rows:
+        print(",".join(str(row.get(k, "")) for k in fields))
+
+
+if __name__ == "__main__":
+    main()
