@@ -1,7 +1,7 @@
 // The three tiers of trouble: bad input throws InputError (exit code 2) with a message that
 // names file, line, column, key and what is allowed; a broken internal invariant stops the
 // program through POLICYSIM_CHECK with the expression and its values; numerical trouble in the
-// hot loop is counted in the state (see NumericalGuard) and reported at the end of a step.
+// hot loop is counted in the state and reported by check_finite (numerics.hpp) after each stage.
 #pragma once
 
 #include <stdexcept>
