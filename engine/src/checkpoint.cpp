@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "policysim/errors.hpp"
+#include "policysim/simulation.hpp"
 #include "policysim/version.hpp"
 
 namespace policysim {
@@ -384,6 +385,14 @@ std::string first_state_difference(const State& a, const State& b) {
     ++i;
   });
   return first;
+}
+
+std::uint64_t state_digest(const State& st) {
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a over every field's bytes, in list order
+  for_each_state_field(st, [&](const char*, const auto& x) {
+    for (const char byte : raw_bytes(x)) h = (h ^ static_cast<unsigned char>(byte)) * 1099511628211ull;
+  });
+  return h;
 }
 
 std::uint64_t state_array_bytes(const State& st) {

@@ -86,53 +86,7 @@ State initial_state(const Model& m, std::uint32_t replication) {
   return st;
 }
 
-namespace {
 
-// FNV-1a over the bytes of each array in turn.
-class Digest {
- public:
-  template <class T>
-  void add(const std::vector<T>& v) {
-    add_bytes(v.data(), v.size() * sizeof(T));
-  }
-  template <class T>
-  void add_value(const T& x) {
-    add_bytes(&x, sizeof x);
-  }
-  std::uint64_t value() const { return h_; }
-
- private:
-  void add_bytes(const void* p, std::size_t n) {
-    const auto* b = static_cast<const unsigned char*>(p);
-    for (std::size_t i = 0; i < n; ++i) h_ = (h_ ^ b[i]) * 1099511628211ull;
-  }
-  std::uint64_t h_ = 14695981039346656037ull;
-};
-
-}  // namespace
-
-std::uint64_t state_digest(const State& st) {
-  Digest d;
-  d.add_value(st.step);
-  const auto& c = st.consumers;
-  d.add(c.privacy), d.add(c.activity), d.add(c.trust), d.add(c.consent), d.add(c.choice);
-  d.add(st.network.offsets), d.add(st.network.neighbours);
-  const auto& sv = st.services;
-  for (const auto* v : {&sv.price, &sv.quality, &sv.data, &sv.users, &sv.share, &sv.sector_share, &sv.data_flow,
-                        &sv.consented_flow, &sv.ported, &sv.contribution, &sv.revenue})
-    d.add(*v);
-  d.add(sv.active), d.add(sv.low_share_steps);
-  const auto& fm = st.firms;
-  for (const auto* v : {&fm.innovation, &fm.contribution_rate, &fm.revenue, &fm.profit, &fm.fines, &fm.dividends,
-                        &fm.fees, &fm.compliance, &fm.jv_contribution})
-    d.add(*v);
-  d.add(fm.active), d.add(fm.remedy), d.add(fm.breached), d.add(fm.dominant_steps), d.add(fm.last_fine_step);
-  d.add(fm.revenue_history);
-  d.add_value(st.jv.data), d.add_value(st.jv.inflow), d.add_value(st.jv.revenue), d.add_value(st.jv.breached);
-  d.add_value(st.totals.cs), d.add_value(st.totals.trust), d.add_value(st.totals.consent), d.add_value(st.totals.harm);
-  d.add(st.totals.sector_cs);
-  return d.value();
-}
 
 namespace {
 
