@@ -40,12 +40,13 @@ class Progress {
   std::chrono::steady_clock::time_point last_{};
 };
 
-std::string compact_timestamp() {
+// The current UTC time in a strftime format.
+std::string utc_now(const char* format) {
   const std::time_t t = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
 
@@ -206,14 +207,7 @@ RunInterrupted::RunInterrupted(int signal_, fs::path checkpoint_, std::int64_t r
       signal(signal_), checkpoint(std::move(checkpoint_)), replication(replication_), steps_done(steps_done_),
       resume_command(std::move(resume_command_)) {}
 
-std::string utc_timestamp() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utc_timestamp() { return utc_now("%Y-%m-%dT%H:%M:%SZ"); }
 
 Scenario load_for_run(const RunOptions& o) {
   std::vector<Override> overrides = o.overrides;
@@ -241,7 +235,7 @@ fs::path run_scenario(const RunOptions& o) {
       throw InputError(fmt::format("--out {}: a resumed run writes where its checkpoint is ({}); leave out --out",
                                    o.out, out.string()));
   } else {
-    out = o.out.empty() ? fs::path("runs") / fmt::format("{}-{}", scenario.scenario.name, compact_timestamp())
+    out = o.out.empty() ? fs::path("runs") / fmt::format("{}-{}", scenario.scenario.name, utc_now("%Y%m%d-%H%M%S"))
                         : fs::path(o.out);
     if (non_empty_dir(out) && !o.force)
       throw InputError(

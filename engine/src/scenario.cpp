@@ -301,44 +301,6 @@ void assign_in(T& obj, std::span<const std::string> parts, const std::string& pr
   if (!found) fail_unknown(where, prefix.empty() ? "path" : prefix, parts.front(), known_keys(obj));
 }
 
-// Writes `obj` into a TOML table, every field included.
-template <class T>
-toml::table write_table(T& obj) {
-  toml::table out;
-  for_each_field(obj, [&](const char* k, auto& member, const Check&, Mutable) {
-    using M = std::decay_t<decltype(member)>;
-    if constexpr (HasFields<M>) {
-      out.insert(k, write_table(member));
-    } else if constexpr (IsVector<M>::value) {
-      toml::array arr;
-      for (auto& elem : member) arr.push_back(write_table(elem));
-      if (!arr.empty()) out.insert(k, std::move(arr));
-    } else if constexpr (std::is_enum_v<M>) {
-      out.insert(k, std::string(enum_name(member)));
-    } else if constexpr (std::is_same_v<M, Distribution>) {
-      toml::table d;
-      d.insert("dist", std::string(enum_name(member.kind)));
-      const auto names = param_names(member.kind);
-      for (std::size_t i = 0; i < names.size(); ++i)
-        if (!names[i].empty()) d.insert(names[i], member.param[i]);
-      d.is_inline(true);
-      out.insert(k, std::move(d));
-    } else if constexpr (std::is_same_v<M, Shareholdings>) {
-      toml::table d;
-      for (const auto& [firm, share] : member.shares) d.insert(firm, share);
-      d.is_inline(true);
-      out.insert(k, std::move(d));
-    } else if constexpr (std::is_same_v<M, toml::table>) {
-      toml::table d = member;
-      d.is_inline(true);
-      out.insert(k, std::move(d));
-    } else {
-      out.insert(k, member);
-    }
-  });
-  return out;
-}
-
 std::string toml_string(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
@@ -626,7 +588,7 @@ Scenario load_scenario(const std::string& path, const std::vector<Override>& ove
 }
 
 toml::table to_toml(const Scenario& s) {
-  return write_table(const_cast<Scenario&>(s));
+  return toml::parse(to_toml_text(s), s.source);  // one printer: the text reads back exactly
 }
 
 std::string to_toml_text(const Scenario& s) {
