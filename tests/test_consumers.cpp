@@ -484,6 +484,23 @@ TEST_CASE("consumers: surplus is the logsum of utilities over alpha, without the
   POLICYSIM_CHECK_NEAR(st.totals.sector_cs[0], st.totals.cs, 1e-9 * std::abs(st.totals.cs));
 }
 
+TEST_CASE("consumers: a consumer whose every weight underflows gets the exact logsum and logit choice") {
+  // theta = 1000 puts both services 100 and 300 below the best base utility, and the outside
+  // option 100.5 below it: every weight relative to the sector's shift is below 2^-100.
+  const Model m = market_model({{"consumers.privacy_sensitivity", "{ dist = \"constant\", value = 1000.0 }"},
+                                {"sector.ecommerce.outside_utility", "-100.0"},
+                                {"consumers.revision_rate", "1.0"}});
+  const State st = run_steps(m, 1);
+  const double ua = 1.5 - 1.0 - 1000 * 0.3, ub = 1.0 - 0.8 - 1000 * 0.1, u0 = -100.0;
+  const double logsum = std::log(std::exp(u0) + std::exp(ua) + std::exp(ub));
+  POLICYSIM_CHECK_NEAR(st.totals.cs / m.consumers, logsum, 1e-5 * std::abs(logsum));
+  // b against the outside option: logistic(ub - u0); a is e^-200 behind
+  std::int64_t on_b = 0;
+  for (auto c : st.consumers.choice) on_b += c == 2;
+  const double p = logistic(ub - u0), n = m.consumers;
+  POLICYSIM_CHECK_NEAR(static_cast<double>(on_b), n * p, binomial_tol(n, p));
+}
+
 TEST_CASE("consumers: data flow is the sum of activity*data_intensity over users, over N") {
   const Model m = market_model({{"consumers.revision_rate", "0.3"},
                                 {"consumers.consent_revision_rate", "0.5"},

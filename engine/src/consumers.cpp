@@ -1,12 +1,21 @@
 // The consumer pass works on batches of kBatch consecutive consumers in structure-of-arrays
-// scratch: random lanes, trust, consent logits, utilities, exp and logsum run as loops over the
-// batch that the compiler vectorises; the inverse-CDF draw of the few who revise and the
-// per-option sums run per consumer. Chunks of kChunk consumers are whole batches, so a
-// consumer's arithmetic does not depend on which thread runs it.
+// scratch. Every step of a consumer's decision is a loop over the batch that the compiler
+// vectorises: trust and consent, utilities and their exponentials, the logsum, the inverse-CDF
+// draw of a reviser (as a count of cumulative weights below the target) and the per-option
+// sums. Only loading and storing the per-sector choice codes, and peer counting, run per
+// consumer. Chunks of kChunk consumers are whole batches, so a consumer's arithmetic does not
+// depend on which thread runs it.
+//
+// Exponentials are taken of u - shift, with shift the sector's largest open base utility plus
+// the largest possible peer term: the privacy term is never negative, so every exponent is at
+// most 0 and no per-consumer maximum is needed. The outside option's weight is the same for
+// every consumer. A consumer whose weights all fall below 2^-100 (a very large privacy cost)
+// is recomputed with its own maximum.
 #include "consumers.hpp"
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 
 #include "jv.hpp"
 #include "vecmath.hpp"
@@ -16,7 +25,7 @@ namespace {
 
 constexpr int kBatch = 64;
 static_assert(kChunk % kBatch == 0, "chunks are whole batches");
-constexpr float kClosed = -1e30f;  // base utility of an option that cannot be chosen
+constexpr float kTiny = 0x1p-100f;  // below this total a consumer is recomputed with its own maximum
 
 // Offsets inside one chunk's partial sums; per option the sums are of activity (users, all,
 // consenting, switchers), scaled by the option's data per activity when the chunks are combined.
@@ -37,43 +46,47 @@ struct TallyLayout {
   }
 };
 
-// Per-thread scratch for one batch; option rows are [options][kBatch]. Sums over a chunk are
-// kept per lane (so the adds vectorise) and folded in lane order at the end of the chunk:
-// per-option tallies in float (at most kChunk/kBatch = 256 terms a lane), the rest in double.
-struct Batch {
-  explicit Batch(const Model& m, std::uint32_t blocks)
-      : lanes(blocks), utility(rows(m.options)), weight(rows(m.options)), peer(rows(m.options)),
-        users(rows(m.options)), activity_sum(rows(m.options)), consented_sum(rows(m.options)),
-        ported_sum(rows(m.options)), sector_cs(rows(m.sectors)) {}
-  static std::size_t rows(int n) { return static_cast<std::size_t>(n) * kBatch; }
-  struct Block {
-    std::uint32_t lane[4][kBatch];
+// A revision decision from one 31-bit lane h = x >> 1: revise when h < cut, and then h / cut is
+// the reviser's uniform in [0, 1), so one lane serves both. cut = floor(p 2^31).
+struct Revision {
+  std::int32_t last = -1;  // revise when h <= last (cut - 1); -1 never
+  float scale = 0.0f;      // 1 / cut
+  explicit Revision(double p) {
+    const auto cut = static_cast<std::int64_t>(std::clamp(p, 0.0, 1.0) * 0x1p31);
+    last = static_cast<std::int32_t>(cut - 1);
+    scale = cut > 0 ? static_cast<float>(1.0 / static_cast<double>(cut)) : 0.0f;
+  }
+};
+
+// One sector for the step: the shift that keeps every exponent at or below 0, and each open
+// service's terms, in log2 units for the exponentials and in utility units for the harm.
+struct SectorPlan {
+  struct Term {
+    int j;           // option index within the sector (services are 1..)
+    float b2;        // (base - shift) log2 e
+    float r2, d2;    // risk for c = 0, and its JV increment for c = 1, times log2 e
+    float r0, d;     // the same in utility units
   };
-  std::vector<Block> lanes;  // [blocks] Philox output per consumer
-  alignas(64) float theta[kBatch], activity[kBatch], trust[kBatch], consent[kBatch], valid[kBatch];
-  alignas(64) float peer_scale[kBatch] = {};
-  alignas(64) float vmax[kBatch], total[kBatch], cs[kBatch];
-  alignas(64) std::int32_t current[kBatch], chosen[kBatch];
-  std::vector<float> utility, weight, peer;
-  // chunk sums per lane
-  std::vector<float> users, activity_sum, consented_sum, ported_sum;  // [options][kBatch]
-  std::vector<double> sector_cs;                                       // [sectors][kBatch]
-  alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {}, nonfinite[kBatch] = {};
+  int o0 = 0, options = 0, last_open = 0;
+  float shift = 0.0f, b2_outside = 0.0f, w_outside = 0.0f;
+  std::vector<Term> open;
 };
 
 // Everything the pass reads that is constant within the step.
 struct PassConstants {
-  float alpha, peer_weight, switch_bonus, trust_weight, consent_shift, rho_jv, trust_target, recovery, shock;
-  std::uint64_t revise_cut, consent_cut;
+  float inv_alpha, peer_weight2, switch_extra, trust_weight, consent_shift, rho_jv, trust_target, recovery, shock;
+  Revision revise, consent_revise;
   ConsentRegime regime;
   bool peers, any_exposure, any_closed;
   std::uint32_t step, blocks;
+  std::vector<SectorPlan> sectors;
 
-  PassConstants(const Model& m, const Phase& ph, const State& st) {
+  PassConstants(const Model& m, const Phase& ph, const State& st)
+      : revise(ph.params.consumers.revision_rate), consent_revise(ph.params.consumers.consent_revision_rate) {
     const auto& p = ph.params;
-    alpha = static_cast<float>(p.consumers.price_sensitivity);
-    peer_weight = static_cast<float>(p.consumers.peer_weight);
-    switch_bonus = static_cast<float>(std::exp(p.consumers.switching_cost));
+    inv_alpha = static_cast<float>(1.0 / p.consumers.price_sensitivity);
+    peer_weight2 = static_cast<float>(p.consumers.peer_weight * std::numbers::log2e);
+    switch_extra = static_cast<float>(std::exp(p.consumers.switching_cost) - 1.0);
     trust_weight = static_cast<float>(p.consent.trust_weight);
     regime = p.regulator.consent;
     consent_shift = static_cast<float>(p.consent.benefit + (regime == ConsentRegime::kOptOut ? p.consent.default_bias : 0.0));
@@ -81,22 +94,70 @@ struct PassConstants {
     trust_target = static_cast<float>(p.consumers.initial_trust);
     recovery = static_cast<float>(p.regulator.breach.trust_recovery);
     shock = static_cast<float>(p.regulator.breach.trust_shock);
-    revise_cut = threshold(p.consumers.revision_rate);
-    consent_cut = threshold(p.consumers.consent_revision_rate);
     peers = !st.network.empty() && p.consumers.peer_weight != 0.0;
     const auto& opt = st.options;
     any_exposure = std::any_of(opt.exposes.begin(), opt.exposes.end(), [](auto e) { return e != 0; });
     any_closed = std::any_of(opt.open.begin(), opt.open.end(), [](auto o) { return o == 0; });
     step = static_cast<std::uint32_t>(st.step);
-    blocks = (2 + 2 * static_cast<std::uint32_t>(m.sectors) + 3) / 4;
+    blocks = (1 + static_cast<std::uint32_t>(m.sectors) + 3) / 4;  // lane 0 consent, lane 1 + s sector s
+    const double max_peer = peers ? std::max(0.0, p.consumers.peer_weight) : 0.0;
+    sectors.resize(static_cast<std::size_t>(m.sectors));
+    for (int s = 0; s < m.sectors; ++s) {
+      auto& sp = sectors[static_cast<std::size_t>(s)];
+      sp.o0 = m.option_offset[s];
+      sp.options = m.option_offset[s + 1] - sp.o0;
+      double top = opt.base[static_cast<std::size_t>(sp.o0)];  // the outside option is always open
+      for (int j = 1; j < sp.options; ++j)
+        if (opt.open[static_cast<std::size_t>(sp.o0 + j)]) top = std::max(top, static_cast<double>(opt.base[static_cast<std::size_t>(sp.o0 + j)]));
+      sp.shift = static_cast<float>(top + max_peer);
+      const auto log2_units = [&](double u) { return static_cast<float>((u - sp.shift) * std::numbers::log2e); };
+      sp.b2_outside = log2_units(opt.base[static_cast<std::size_t>(sp.o0)]);
+      sp.w_outside = exp2_approx(sp.b2_outside);
+      sp.open.clear();
+      for (int j = 1; j < sp.options; ++j) {
+        const auto o = static_cast<std::size_t>(sp.o0 + j);
+        if (!opt.open[o]) continue;
+        const float r0 = opt.risk[2 * o], d = opt.risk[2 * o + 1] - opt.risk[2 * o];
+        sp.open.push_back({j, log2_units(opt.base[o]), static_cast<float>(r0 * std::numbers::log2e),
+                           static_cast<float>(d * std::numbers::log2e), r0, d});
+        sp.last_open = j;
+      }
+    }
   }
+};
+
+// Per-thread scratch for one batch; option rows are [options][kBatch], and rows of options
+// closed this step stay 0. Sums over a chunk are kept per lane (so the adds vectorise) and
+// folded in lane order at the end of the chunk: per-option tallies in float or int (at most
+// kChunk/kBatch = 256 terms a lane), the rest in double.
+struct Batch {
+  explicit Batch(const Model& m, std::uint32_t blocks)
+      : lanes(blocks), weight(rows(m.options)), peer(rows(m.options)), users(rows(m.options)),
+        activity_sum(rows(m.options)), consented_sum(rows(m.options)), ported_sum(rows(m.options)),
+        sector_cs(rows(m.sectors)) {}
+  static std::size_t rows(int n) { return static_cast<std::size_t>(n) * kBatch; }
+  struct Block {
+    std::uint32_t lane[4][kBatch];
+  };
+  std::vector<Block> lanes;  // [blocks] Philox output per consumer
+  alignas(64) float theta[kBatch], activity[kBatch], trust[kBatch], consent[kBatch], valid[kBatch];
+  alignas(64) float theta_consent[kBatch], activity_consent[kBatch];
+  alignas(64) float peer_scale[kBatch] = {};
+  alignas(64) float total[kBatch], extra[kBatch] = {}, cs[kBatch];
+  alignas(64) std::int32_t current[kBatch], chosen[kBatch];
+  std::vector<float> weight, peer;
+  // chunk sums per lane
+  std::vector<std::int32_t> users;                                  // [options][kBatch]
+  std::vector<float> activity_sum, consented_sum, ported_sum;       // [options][kBatch]
+  std::vector<double> sector_cs;                                    // [sectors][kBatch]
+  alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {}, nonfinite[kBatch] = {};
 };
 
 // Trust and consent of the batch's consumers; exposure and exits read last step's choices.
 void update_trust_and_consent(const Model& m, const PassConstants& k, const OptionTable& opt, Consumers& cons,
                               std::uint32_t first, int count, Batch& bt) {
   const int sectors = m.sectors;
-  float exposed[kBatch] = {};
+  alignas(64) float exposed[kBatch] = {};
   if (k.any_exposure || k.any_closed) {
     for (int b = 0; b < count; ++b) {
       std::uint8_t* choice = &cons.choice[static_cast<std::size_t>(first + b) * sectors];
@@ -119,23 +180,21 @@ void update_trust_and_consent(const Model& m, const PassConstants& k, const Opti
   }
   const float* __restrict trust = bt.trust;
   const float* __restrict theta = bt.theta;
-  const std::uint32_t* __restrict revise_lane = bt.lanes[0].lane[0];
-  const std::uint32_t* __restrict draw_lane = bt.lanes[0].lane[1];
+  const std::uint32_t* __restrict lane = bt.lanes[0].lane[0];
   float* __restrict consent = bt.consent;
-  // a threshold of 2^32 (probability 1) is "always"; below it a 32-bit compare decides
-  const bool always = k.consent_cut > 0xffffffffu;
-  const auto cut = static_cast<std::uint32_t>(always ? 0xffffffffu : k.consent_cut);
+  const float z0 = -k.consent_shift * kLog2e, zt = -k.trust_weight * kLog2e, zr = k.rho_jv * kLog2e;
 #pragma omp simd
   for (int b = 0; b < kBatch; ++b) {
-    const float probability =
-        1.0f / (1.0f + exp_approx(-(k.trust_weight * trust[b] - theta[b] * k.rho_jv + k.consent_shift)));
-    const bool revise = always || revise_lane[b] < cut;
-    consent[b] = revise ? (to_unit_float(draw_lane[b]) < probability ? 1.0f : 0.0f) : consent[b];
+    // logistic(trust_weight tau - theta rho_JV + shift) = 1 / (1 + 2^(-(...) log2 e))
+    const float probability = 1.0f / (1.0f + exp2_approx(z0 + zt * trust[b] + zr * theta[b]));
+    const auto h = static_cast<std::int32_t>(lane[b] >> 1);
+    const float uniform = static_cast<float>(h) * k.consent_revise.scale;
+    consent[b] = h <= k.consent_revise.last ? (uniform < probability ? 1.0f : 0.0f) : consent[b];
   }
 }
 
 // peer[o][b]: how many of b's neighbours chose option o last step; peer_scale[b] turns the
-// count into peer_weight times the fraction.
+// count into peer_weight times the fraction, in log2 units.
 void count_peers(const Model& m, const PassConstants& k, const Network& net, const Consumers& cons,
                  std::uint32_t first, int count, Batch& bt) {
   std::fill(bt.peer.begin(), bt.peer.end(), 0.0f);
@@ -149,87 +208,108 @@ void count_peers(const Model& m, const PassConstants& k, const Network& net, con
       const std::uint8_t* theirs = &cons.previous[static_cast<std::size_t>(net.neighbours[q]) * sectors];
       for (int s = 0; s < sectors; ++s) peer[static_cast<std::size_t>(m.option_offset[s] + theirs[s]) * kBatch + b] += 1.0f;
     }
-    bt.peer_scale[b] = k.peer_weight / static_cast<float>(end - begin);
+    bt.peer_scale[b] = k.peer_weight2 / static_cast<float>(end - begin);
   }
 }
 
-// Utilities, their exponentials and the logsum surplus of sector s for the whole batch.
-void sector_utilities(const Model& m, const PassConstants& k, const OptionTable& opt, int s, Batch& bt) {
-  const int o0 = m.option_offset[s], options = m.option_offset[s + 1] - o0;
-  float* __restrict vmax = bt.vmax;
+// A consumer whose weights all underflowed: the same weights relative to its own largest
+// exponent, which is added back to the surplus through extra[b].
+void rescale_lane(const SectorPlan& sp, bool peers, Batch& bt, int b) {
+  const auto row = [&](int j) { return static_cast<std::size_t>(sp.o0 + j) * kBatch + static_cast<std::size_t>(b); };
+  const auto exponent = [&](const SectorPlan::Term& t) {
+    float e = t.b2 - bt.theta[b] * t.r2 - bt.theta_consent[b] * t.d2;
+    return peers ? e + bt.peer_scale[b] * bt.peer[row(t.j)] : e;
+  };
+  float top = sp.b2_outside;
+  for (const auto& t : sp.open) top = std::max(top, exponent(t));
+  float total = bt.weight[row(0)] = exp2_approx(sp.b2_outside - top);
+  for (const auto& t : sp.open) total += bt.weight[row(t.j)] = exp2_approx(exponent(t) - top);
+  bt.total[b] = total;
+  bt.extra[b] = top * kLn2;
+}
+
+// Weights 2^((u - shift) log2 e) of sector s's options, their total and the logsum surplus.
+template <bool kPeers>
+void sector_weights(const PassConstants& k, const SectorPlan& sp, int count, Batch& bt) {
   float* __restrict total = bt.total;
-  float* __restrict cs = bt.cs;
   const float* __restrict theta = bt.theta;
-  const float* __restrict consent = bt.consent;
-  for (int b = 0; b < kBatch; ++b) vmax[b] = kClosed;
-  for (int j = 0; j < options; ++j) {
-    const auto o = static_cast<std::size_t>(o0 + j);
-    const float base = opt.open[o] ? opt.base[o] : kClosed;
-    const float risk0 = opt.risk[2 * o], drisk = opt.risk[2 * o + 1] - opt.risk[2 * o];
-    const float peer_on = k.peers && j > 0 ? 1.0f : 0.0f;  // the outside option has no peer term
-    float* __restrict u = &bt.utility[o * kBatch];
-    const float* __restrict peer = &bt.peer[o * kBatch];
-    const float* __restrict peer_scale = bt.peer_scale;
+  const float* __restrict theta_consent = bt.theta_consent;
+  const float* __restrict peer_scale = bt.peer_scale;
+  float* __restrict outside = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch];
+  for (int b = 0; b < kBatch; ++b) total[b] = outside[b] = sp.w_outside;
+  for (const auto& t : sp.open) {
+    const auto row = static_cast<std::size_t>(sp.o0 + t.j) * kBatch;
+    float* __restrict w = &bt.weight[row];
+    const float* __restrict peer = &bt.peer[row];
 #pragma omp simd
     for (int b = 0; b < kBatch; ++b) {
-      u[b] = base - theta[b] * (risk0 + consent[b] * drisk) + peer_on * peer_scale[b] * peer[b];
-      vmax[b] = u[b] > vmax[b] ? u[b] : vmax[b];
-    }
-  }
-  for (int b = 0; b < kBatch; ++b) total[b] = 0.0f;
-  for (int j = 0; j < options; ++j) {
-    const auto o = static_cast<std::size_t>(o0 + j);
-    const float* __restrict u = &bt.utility[o * kBatch];
-    float* __restrict w = &bt.weight[o * kBatch];
-#pragma omp simd
-    for (int b = 0; b < kBatch; ++b) {
-      w[b] = exp_approx(u[b] - vmax[b]);
+      float e = t.b2 - theta[b] * t.r2 - theta_consent[b] * t.d2;
+      if constexpr (kPeers) e += peer_scale[b] * peer[b];
+      w[b] = exp2_approx(e);
       total[b] += w[b];
     }
   }
-  const float inv_alpha = 1.0f / k.alpha;
+  int tiny = 0;
+#pragma omp simd reduction(| : tiny)
+  for (int b = 0; b < kBatch; ++b) tiny |= total[b] < kTiny ? 1 : 0;
+  if (tiny)
+    for (int b = 0; b < count; ++b)
+      if (total[b] < kTiny) rescale_lane(sp, kPeers, bt, b);
+  float* __restrict cs = bt.cs;
+  float* __restrict extra = bt.extra;
 #pragma omp simd
-  for (int b = 0; b < kBatch; ++b) cs[b] = (vmax[b] + log_approx(total[b])) * inv_alpha;
-}
-
-// The option a reviser picks: inverse CDF over exp(V) with the bonus on the current choice.
-int draw_option(const Batch& bt, int o0, int options, int current, float bonus, float uniform, int b) {
-  const float stay = bt.weight[static_cast<std::size_t>(o0 + current) * kBatch + b] * (bonus - 1.0f);
-  float u = uniform * (bt.total[b] + stay);
-  int chosen = 0;
-  for (int j = 0; j < options; ++j) {
-    const float w = bt.weight[static_cast<std::size_t>(o0 + j) * kBatch + b];
-    if (w == 0.0f) continue;
-    chosen = j;  // the last open option absorbs rounding at the top end
-    u -= w + (j == current ? stay : 0.0f);
-    if (u < 0.0f) break;
+  for (int b = 0; b < kBatch; ++b) {
+    cs[b] = (sp.shift + extra[b] + log_approx(total[b])) * k.inv_alpha;
+    extra[b] = 0.0f;
   }
-  return chosen;
 }
 
-// Revision in sector s: the consumers whose lane says so draw a new option.
-void choose(const Model& m, const PassConstants& k, int s, std::uint32_t first, int count, Batch& bt, Consumers& cons) {
-  const int sectors = m.sectors;
-  const int o0 = m.option_offset[s], options = m.option_offset[s + 1] - o0;
-  const std::uint32_t* revise = bt.lanes[(2 + 2 * s) / 4].lane[(2 + 2 * s) % 4];
-  const std::uint32_t* uniform = bt.lanes[(3 + 2 * s) / 4].lane[(3 + 2 * s) % 4];
-  for (int b = 0; b < kBatch; ++b) bt.current[b] = bt.chosen[b] = 0;
-  for (int b = 0; b < count; ++b) {
-    std::uint8_t& code = cons.choice[static_cast<std::size_t>(first + b) * sectors + s];
-    bt.current[b] = bt.chosen[b] = code;
-    if (revise[b] >= k.revise_cut) continue;
-    bt.chosen[b] = draw_option(bt, o0, options, code, k.switch_bonus, to_unit_float(uniform[b]), b);
-    code = static_cast<std::uint8_t>(bt.chosen[b]);
+// Revision in sector s. A reviser's pick is the first option whose cumulative weight (the
+// current one boosted by exp(switching_cost)) exceeds uniform * (total + boost), that is the
+// number of options whose cumulative weight is at or below it; the last open option absorbs
+// rounding at the top end.
+void choose(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
+  const std::uint32_t* __restrict lane = bt.lanes[(1 + s) / 4].lane[(1 + s) % 4];
+  const std::int32_t* __restrict current = bt.current;
+  std::int32_t* __restrict chosen = bt.chosen;
+  const float* __restrict total = bt.total;
+  alignas(64) float stay[kBatch] = {}, target[kBatch], cum[kBatch] = {};
+  alignas(64) std::int32_t passed[kBatch] = {};
+  const float extra = k.switch_extra, scale = k.revise.scale;
+  for (int j = 0; j < sp.options; ++j) {
+    const float* __restrict w = &bt.weight[static_cast<std::size_t>(sp.o0 + j) * kBatch];
+#pragma omp simd
+    for (int b = 0; b < kBatch; ++b) stay[b] = current[b] == j ? w[b] : stay[b];
+  }
+#pragma omp simd
+  for (int b = 0; b < kBatch; ++b) {
+    const float uniform = static_cast<float>(static_cast<std::int32_t>(lane[b] >> 1)) * scale;
+    stay[b] *= extra;
+    target[b] = uniform * (total[b] + stay[b]);
+  }
+  for (int j = 0; j < sp.options; ++j) {
+    const float* __restrict w = &bt.weight[static_cast<std::size_t>(sp.o0 + j) * kBatch];
+#pragma omp simd
+    for (int b = 0; b < kBatch; ++b) {
+      cum[b] += current[b] == j ? w[b] + stay[b] : w[b];
+      passed[b] += cum[b] <= target[b] ? 1 : 0;
+    }
+  }
+  const std::int32_t last_open = sp.last_open, last = k.revise.last;
+#pragma omp simd
+  for (int b = 0; b < kBatch; ++b) {
+    const bool revise = static_cast<std::int32_t>(lane[b] >> 1) <= last;
+    chosen[b] = revise ? std::min(passed[b], last_open) : current[b];
   }
 }
 
 // Adds sector s's surplus, users, data, consented data, ported data and privacy harm of the
 // batch to the lane sums.
-void tally_sector(const Model& m, const OptionTable& opt, int s, Batch& bt) {
-  const int o0 = m.option_offset[s], options = m.option_offset[s + 1] - o0;
+void tally_sector(const SectorPlan& sp, int s, Batch& bt) {
   const float* __restrict theta = bt.theta;
+  const float* __restrict theta_consent = bt.theta_consent;
   const float* __restrict act = bt.activity;
-  const float* __restrict consent = bt.consent;
+  const float* __restrict act_consent = bt.activity_consent;
   const std::int32_t* __restrict chosen = bt.chosen;
   const std::int32_t* __restrict current = bt.current;
   double* __restrict cs_sum = &bt.sector_cs[static_cast<std::size_t>(s) * kBatch];
@@ -240,28 +320,34 @@ void tally_sector(const Model& m, const OptionTable& opt, int s, Batch& bt) {
     cs_sum[b] += finite ? static_cast<double>(bt.valid[b] * cs) : 0.0;
     bt.nonfinite[b] += finite ? 0.0 : bt.valid[b];
   }
-  alignas(64) float harm[kBatch] = {};
-  for (int j = 1; j < options; ++j) {
-    const auto o = static_cast<std::size_t>(o0 + j);
-    const float risk0 = opt.risk[2 * o], drisk = opt.risk[2 * o + 1] - opt.risk[2 * o];
-    float* __restrict users = &bt.users[o * kBatch];
-    float* __restrict activity_sum = &bt.activity_sum[o * kBatch];
-    float* __restrict consented_sum = &bt.consented_sum[o * kBatch];
-    float* __restrict ported_sum = &bt.ported_sum[o * kBatch];
+  // the risk of each consumer's pick, for the harm theta * (r0 + c d)
+  alignas(64) float r0[kBatch] = {}, d[kBatch] = {};
+  for (const auto& t : sp.open) {
+    const auto row = static_cast<std::size_t>(sp.o0 + t.j) * kBatch;
+    std::int32_t* __restrict users = &bt.users[row];
+    float* __restrict activity_sum = &bt.activity_sum[row];
+    float* __restrict consented_sum = &bt.consented_sum[row];
+    float* __restrict ported_sum = &bt.ported_sum[row];
+    const std::int32_t j = t.j;
+    const float risk0 = t.r0, drisk = t.d;
 #pragma omp simd
     for (int b = 0; b < kBatch; ++b) {
-      const float on = chosen[b] == j ? 1.0f : 0.0f;
-      const float a = on * act[b];
-      users[b] += on;
+      // selections as products with 0 or 1, so that every load is unconditional
+      const bool on = chosen[b] == j;
+      const float is = on ? 1.0f : 0.0f;
+      users[b] += static_cast<std::int32_t>(on);
+      const float a = is * act[b];
       activity_sum[b] += a;
-      consented_sum[b] += a * consent[b];
+      consented_sum[b] += is * act_consent[b];
       // a switcher from another service brings its history; an arrival from outside has none
-      ported_sum[b] += current[b] != j && current[b] != 0 ? a : 0.0f;
-      harm[b] += on * theta[b] * (risk0 + consent[b] * drisk);
+      const float from_other = (current[b] != j) & (current[b] != 0) ? 1.0f : 0.0f;
+      ported_sum[b] += from_other * a;
+      r0[b] = on ? risk0 : r0[b];
+      d[b] = on ? drisk : d[b];
     }
   }
 #pragma omp simd
-  for (int b = 0; b < kBatch; ++b) bt.harm_sum[b] += harm[b];
+  for (int b = 0; b < kBatch; ++b) bt.harm_sum[b] += theta[b] * r0[b] + theta_consent[b] * d[b];
 }
 
 // Writes the lane sums of a finished chunk into its partials, lanes in order, and clears them.
@@ -283,6 +369,57 @@ void fold_chunk(const Model& m, const TallyLayout& tl, Batch& bt, double* t) {
   t[tl.consent] = fold(bt.consent_sum);
   t[tl.harm] = fold(bt.harm_sum);
   t[tl.nonfinite] = fold(bt.nonfinite);
+}
+
+// Loads a batch's consumers into the scratch; lanes past the last consumer compute on zeros
+// and are never stored.
+void load_batch(const Consumers& cons, std::uint32_t first, int count, Batch& bt) {
+  const float* __restrict privacy = &cons.privacy[first];
+  const float* __restrict activity = &cons.activity[first];
+  const float* __restrict trust = &cons.trust[first];
+  const std::uint8_t* __restrict consent = &cons.consent[first];
+  if (count == kBatch) {
+#pragma omp simd
+    for (int b = 0; b < kBatch; ++b) {
+      bt.valid[b] = 1.0f;
+      bt.theta[b] = privacy[b];
+      bt.activity[b] = activity[b];
+      bt.trust[b] = trust[b];
+      bt.consent[b] = static_cast<float>(consent[b]);
+    }
+    return;
+  }
+  for (int b = 0; b < kBatch; ++b) {
+    const bool valid = b < count;
+    bt.valid[b] = valid ? 1.0f : 0.0f;
+    bt.theta[b] = valid ? privacy[b] : 0.0f;
+    bt.activity[b] = valid ? activity[b] : 0.0f;
+    bt.trust[b] = valid ? trust[b] : 0.0f;
+    bt.consent[b] = valid ? static_cast<float>(consent[b]) : 0.0f;
+  }
+}
+
+// Trust and consent back into the state.
+void store_batch(Consumers& cons, std::uint32_t first, int count, const Batch& bt) {
+  float* __restrict trust = &cons.trust[first];
+  std::uint8_t* __restrict consent = &cons.consent[first];
+#pragma omp simd
+  for (int b = 0; b < count; ++b) {
+    trust[b] = bt.trust[b];
+    consent[b] = static_cast<std::uint8_t>(bt.consent[b]);
+  }
+}
+
+// Sector s's current codes of the batch, then (after choose) the chosen ones back.
+void load_choices(const Consumers& cons, int sectors, int s, std::uint32_t first, int count, Batch& bt) {
+  const std::uint8_t* code = &cons.choice[static_cast<std::size_t>(first) * sectors + s];
+  for (int b = 0; b < count; ++b) bt.current[b] = code[static_cast<std::size_t>(b) * sectors];
+  for (int b = count; b < kBatch; ++b) bt.current[b] = 0;
+}
+void store_choices(Consumers& cons, int sectors, int s, std::uint32_t first, int count, Batch& bt) {
+  std::uint8_t* code = &cons.choice[static_cast<std::size_t>(first) * sectors + s];
+  for (int b = 0; b < count; ++b) code[static_cast<std::size_t>(b) * sectors] = static_cast<std::uint8_t>(bt.chosen[b]);
+  for (int b = count; b < kBatch; ++b) bt.chosen[b] = -1;  // padding lanes count for no option
 }
 
 }  // namespace
@@ -343,30 +480,27 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
         const int count = static_cast<int>(std::min<std::uint32_t>(kBatch, chunk_last - first));
         for (std::uint32_t block = 0; block < k.blocks; ++block)
           draw_batch<kBatch>(st.key, Stream::kConsumer, k.step, first, block, bt.lanes[block].lane);
-        // lanes past the last consumer compute on zeros and are never stored
-        for (int b = 0; b < kBatch; ++b) {
-          const bool valid = b < count;
-          bt.valid[b] = valid ? 1.0f : 0.0f;
-          bt.theta[b] = valid ? cons.privacy[first + b] : 0.0f;
-          bt.activity[b] = valid ? cons.activity[first + b] : 0.0f;
-          bt.trust[b] = valid ? cons.trust[first + b] : 0.0f;
-          bt.consent[b] = valid ? static_cast<float>(cons.consent[first + b]) : 0.0f;
-        }
+        load_batch(cons, first, count, bt);
         update_trust_and_consent(m, k, opt, cons, first, count, bt);
         if (k.peers) count_peers(m, k, st.network, cons, first, count, bt);
-        for (int b = 0; b < count; ++b) {
-          cons.trust[first + b] = bt.trust[b];
-          cons.consent[first + b] = static_cast<std::uint8_t>(bt.consent[b]);
-        }
+        store_batch(cons, first, count, bt);
 #pragma omp simd
         for (int b = 0; b < kBatch; ++b) {
           bt.trust_sum[b] += bt.valid[b] * bt.trust[b];
           bt.consent_sum[b] += bt.valid[b] * bt.consent[b];
+          bt.theta_consent[b] = bt.theta[b] * bt.consent[b];
+          bt.activity_consent[b] = bt.activity[b] * bt.consent[b];
         }
         for (int s = 0; s < sectors; ++s) {
-          sector_utilities(m, k, opt, s, bt);
-          choose(m, k, s, first, count, bt, cons);
-          tally_sector(m, opt, s, bt);
+          const auto& sp = k.sectors[static_cast<std::size_t>(s)];
+          if (k.peers)
+            sector_weights<true>(k, sp, count, bt);
+          else
+            sector_weights<false>(k, sp, count, bt);
+          load_choices(cons, sectors, s, first, count, bt);
+          choose(k, sp, s, bt);
+          store_choices(cons, sectors, s, first, count, bt);
+          tally_sector(sp, s, bt);
         }
       }
       fold_chunk(m, tl, bt, t);

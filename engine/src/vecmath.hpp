@@ -1,6 +1,6 @@
-// exp and log for the consumer pass, in plain float arithmetic that the compiler vectorises
-// across a batch of consumers. Written out (Cephes' single-precision polynomials, relative
-// error below 2e-7) rather than taken from a vector library because the engine builds with
+// 2^x and ln x for the consumer pass, in plain float arithmetic that the compiler vectorises
+// across a batch of consumers. Written out (relative error below 2e-7; the log is Cephes'
+// single-precision polynomial) rather than taken from a vector library because the engine builds with
 // -ffp-contract=off and these use no fused operations: every lane computes the same IEEE
 // operations on SSE2, AVX2 or FMA machines, so results do not depend on the build's target.
 #pragma once
@@ -10,25 +10,28 @@
 
 namespace policysim {
 
-// e^x; exactly 0 below -87 (used for options that cannot be chosen).
-inline float exp_approx(float x) {
-  const float hi = x < 88.0f ? x : 88.0f;
-  const float clamped = hi > -87.0f ? hi : -87.0f;
-  // n = round(x / ln 2) by the 1.5 * 2^23 trick: one addition and one subtraction, no branch
+// 2^t, t clamped to [-126, 126]; relative error below 2e-7. t = n + f with n the nearest
+// integer, found by the 1.5 * 2^23 trick (the sum's low mantissa bits are n), and 2^f on
+// [-1/2, 1/2] by a degree-5 polynomial fitted for least maximum relative error. The consumer
+// pass works in log2 units, so the scaling by 1/ln 2 is folded into its per-step constants.
+inline float exp2_approx(float t) {
+  t = t < 126.0f ? t : 126.0f;
+  t = t > -126.0f ? t : -126.0f;
   constexpr float kRound = 12582912.0f;
-  const float n = (clamped * 1.44269504088896341f + kRound) - kRound;
-  float r = clamped - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * (r * r) + r + 1.0f;
-  const float scale = std::bit_cast<float>((static_cast<std::int32_t>(n) + 127) << 23);
-  return x < -87.0f ? 0.0f : p * scale;
+  const float r = t + kRound;
+  const float f = t - (r - kRound);
+  float p = 1.3264727e-3f;
+  p = p * f + 9.6715129e-3f;
+  p = p * f + 5.5507337e-2f;
+  p = p * f + 2.4022242e-1f;
+  p = p * f + 6.9314698e-1f;
+  p = p * f + 1.0f;
+  const std::int32_t n = std::bit_cast<std::int32_t>(r) - std::bit_cast<std::int32_t>(kRound);
+  return p * std::bit_cast<float>((n + 127) << 23);
 }
+
+inline constexpr float kLog2e = 1.44269504088896341f;
+inline constexpr float kLn2 = 0.693147180559945309f;
 
 // ln x for finite x > 0 (normal floats).
 inline float log_approx(float x) {

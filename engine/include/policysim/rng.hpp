@@ -9,6 +9,10 @@
 
 #include <Random123/philox.h>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace policysim {
 
 // What a draw is for; part of the counter, so streams never overlap.
@@ -40,13 +44,49 @@ inline Lanes draw(const RngKey& key, Stream stream, std::uint32_t step, std::uin
 }
 
 // draw() for `Width` consecutive ids at once, lanes in structure-of-arrays order:
-// out[lane][b] is lane `lane` of draw(key, stream, step, first_id + b, block). The rounds are
-// written out on arrays so that the compiler vectorises them across ids.
+// out[lane][b] is lane `lane` of draw(key, stream, step, first_id + b, block). On AVX2 eight
+// ids run per instruction (the 32x32->64 products of even and odd ids in two multiplies, then
+// blended back); elsewhere the same rounds are written on arrays for the compiler to
+// vectorise. Both are integer arithmetic, so every build gives the same lanes.
 template <int Width>
 inline void draw_batch(const RngKey& key, Stream stream, std::uint32_t step, std::uint32_t first_id,
                        std::uint32_t block, std::uint32_t (&out)[4][Width]) {
   const std::uint32_t word2 = (static_cast<std::uint32_t>(stream) << 24) | block;
   const auto seed_lo = static_cast<std::uint32_t>(key.seed), seed_hi = static_cast<std::uint32_t>(key.seed >> 32);
+#if defined(__AVX2__)
+  if constexpr (Width % 8 == 0) {
+    const __m256i m0 = _mm256_set1_epi64x(0xD2511F53u), m2 = _mm256_set1_epi64x(0xCD9E8D57u);
+    // lo and hi halves of x * m for eight 32-bit x
+    const auto mulhilo = [](__m256i x, __m256i m, __m256i& lo, __m256i& hi) {
+      const __m256i even = _mm256_mul_epu32(x, m), odd = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), m);
+      lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
+      hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+    };
+    const __m256i ids = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int b = 0; b < Width; b += 8) {
+      __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(first_id + static_cast<std::uint32_t>(b))), ids);
+      __m256i c1 = _mm256_set1_epi32(static_cast<int>(step)), c2 = _mm256_set1_epi32(static_cast<int>(word2));
+      __m256i c3 = _mm256_set1_epi32(static_cast<int>(key.replication));
+      std::uint32_t k0 = seed_lo, k1 = seed_hi;
+      for (int round = 0; round < 10; ++round) {
+        __m256i lo0, hi0, lo2, hi2;
+        mulhilo(c0, m0, lo0, hi0);
+        mulhilo(c2, m2, lo2, hi2);
+        c0 = _mm256_xor_si256(_mm256_xor_si256(hi2, c1), _mm256_set1_epi32(static_cast<int>(k0)));
+        c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32(static_cast<int>(k1)));
+        c1 = lo2;
+        c3 = lo0;
+        k0 += 0x9E3779B9u;
+        k1 += 0xBB67AE85u;
+      }
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(&out[0][b]), c0);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(&out[1][b]), c1);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(&out[2][b]), c2);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(&out[3][b]), c3);
+    }
+    return;
+  }
+#endif
   // The rounds run inside the loop over ids, so each id's counter stays in registers.
 #pragma omp simd
   for (int b = 0; b < Width; ++b) {
