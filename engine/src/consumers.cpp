@@ -144,13 +144,26 @@ struct Batch {
   alignas(64) float theta_consent[kBatch], activity_consent[kBatch];
   alignas(64) float peer_scale[kBatch] = {};
   alignas(64) float total[kBatch], extra[kBatch] = {}, cs[kBatch];
-  alignas(64) std::int32_t current[kBatch], chosen[kBatch];
+  alignas(64) std::int32_t current[kBatch], chosen[kBatch];  // sector codes before and after revision
   std::vector<float> weight, peer;
   // chunk sums per lane
   std::vector<std::int32_t> users;                                  // [options][kBatch]
   std::vector<float> activity_sum, consented_sum, ported_sum;       // [options][kBatch]
   std::vector<double> sector_cs;                                    // [sectors][kBatch]
   alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {}, nonfinite[kBatch] = {};
+};
+
+// Where most consumers do not revise, lanes are taken eight (one F8) at a time and a group
+// without a reviser skips the draw. Skipping changes no result.
+constexpr int kGroup = 8;
+static_assert(kBatch % kGroup == 0, "batches are whole groups");
+
+// The 31-bit lanes h = x >> 1 of a group, and which of them revise.
+struct GroupLanes {
+  I8 h, revise;
+  GroupLanes(const std::uint32_t* lane, const Revision& r)
+      : h(std::bit_cast<I8>(load8<U8>(lane) >> 1)), revise(h <= r.last) {}
+  F8 uniform(const Revision& r) const { return __builtin_convertvector(h, F8) * r.scale; }
 };
 
 // Trust and consent of the batch's consumers; exposure and exits read last step's choices.
@@ -178,18 +191,16 @@ void update_trust_and_consent(const Model& m, const PassConstants& k, const Opti
     for (int b = 0; b < kBatch; ++b) bt.consent[b] = 1.0f;
     return;
   }
-  const float* __restrict trust = bt.trust;
-  const float* __restrict theta = bt.theta;
-  const std::uint32_t* __restrict lane = bt.lanes[0].lane[0];
-  float* __restrict consent = bt.consent;
   const float z0 = -k.consent_shift * kLog2e, zt = -k.trust_weight * kLog2e, zr = k.rho_jv * kLog2e;
-#pragma omp simd
-  for (int b = 0; b < kBatch; ++b) {
+  const F8 one = F8{} + 1.0f, zero = F8{};
+  for (int g = 0; g < kBatch; g += kGroup) {
+    const GroupLanes lanes(&bt.lanes[0].lane[0][g], k.consent_revise);
+    if (!any8(lanes.revise)) continue;
     // logistic(trust_weight tau - theta rho_JV + shift) = 1 / (1 + 2^(-(...) log2 e))
-    const float probability = 1.0f / (1.0f + exp2_approx(z0 + zt * trust[b] + zr * theta[b]));
-    const auto h = static_cast<std::int32_t>(lane[b] >> 1);
-    const float uniform = static_cast<float>(h) * k.consent_revise.scale;
-    consent[b] = h <= k.consent_revise.last ? (uniform < probability ? 1.0f : 0.0f) : consent[b];
+    const F8 z = z0 + zt * load8<F8>(&bt.trust[g]) + zr * load8<F8>(&bt.theta[g]);
+    const F8 probability = 1.0f / (1.0f + exp2_approx(z));
+    const F8 drawn = lanes.uniform(k.consent_revise) < probability ? one : zero;
+    store8(&bt.consent[g], lanes.revise ? drawn : load8<F8>(&bt.consent[g]));
   }
 }
 
@@ -269,49 +280,34 @@ void sector_weights(const PassConstants& k, const SectorPlan& sp, int count, Bat
 // number of options whose cumulative weight is at or below it; the last open option absorbs
 // rounding at the top end.
 void choose(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
-  const std::uint32_t* __restrict lane = bt.lanes[(1 + s) / 4].lane[(1 + s) % 4];
-  const std::int32_t* __restrict current = bt.current;
-  std::int32_t* __restrict chosen = bt.chosen;
-  const float* __restrict total = bt.total;
-  alignas(64) float stay[kBatch] = {}, target[kBatch], cum[kBatch] = {};
-  alignas(64) std::int32_t passed[kBatch] = {};
-  const float extra = k.switch_extra, scale = k.revise.scale;
-  for (int j = 0; j < sp.options; ++j) {
-    const float* __restrict w = &bt.weight[static_cast<std::size_t>(sp.o0 + j) * kBatch];
-#pragma omp simd
-    for (int b = 0; b < kBatch; ++b) stay[b] = current[b] == j ? w[b] : stay[b];
-  }
-#pragma omp simd
-  for (int b = 0; b < kBatch; ++b) {
-    const float uniform = static_cast<float>(static_cast<std::int32_t>(lane[b] >> 1)) * scale;
-    stay[b] *= extra;
-    target[b] = uniform * (total[b] + stay[b]);
-  }
-  for (int j = 0; j < sp.options; ++j) {
-    const float* __restrict w = &bt.weight[static_cast<std::size_t>(sp.o0 + j) * kBatch];
-#pragma omp simd
-    for (int b = 0; b < kBatch; ++b) {
-      cum[b] += current[b] == j ? w[b] + stay[b] : w[b];
-      passed[b] += cum[b] <= target[b] ? 1 : 0;
+  const std::uint32_t* lane = bt.lanes[(1 + s) / 4].lane[(1 + s) % 4];
+  const auto row = [&](int j, int g) { return &bt.weight[static_cast<std::size_t>(sp.o0 + j) * kBatch + static_cast<std::size_t>(g)]; };
+  for (int g = 0; g < kBatch; g += kGroup) {
+    const GroupLanes lanes(lane + g, k.revise);
+    const I8 current = load8<I8>(&bt.current[g]);
+    if (!any8(lanes.revise)) {
+      store8(&bt.chosen[g], current);
+      continue;
     }
-  }
-  const std::int32_t last_open = sp.last_open, last = k.revise.last;
-#pragma omp simd
-  for (int b = 0; b < kBatch; ++b) {
-    const bool revise = static_cast<std::int32_t>(lane[b] >> 1) <= last;
-    chosen[b] = revise ? std::min(passed[b], last_open) : current[b];
+    F8 stay = F8{};
+    for (int j = 0; j < sp.options; ++j) stay = current == j ? load8<F8>(row(j, g)) : stay;
+    stay *= k.switch_extra;
+    const F8 target = lanes.uniform(k.revise) * (load8<F8>(&bt.total[g]) + stay);
+    F8 cum = F8{};
+    I8 passed = I8{};
+    for (int j = 0; j < sp.options; ++j) {
+      const F8 w = load8<F8>(row(j, g));
+      cum += current == j ? w + stay : w;
+      passed -= cum <= target;  // a true comparison is -1
+    }
+    const I8 pick = passed < sp.last_open ? passed : sp.last_open;
+    store8(&bt.chosen[g], lanes.revise ? pick : current);
   }
 }
 
 // Adds sector s's surplus, users, data, consented data, ported data and privacy harm of the
 // batch to the lane sums.
 void tally_sector(const SectorPlan& sp, int s, Batch& bt) {
-  const float* __restrict theta = bt.theta;
-  const float* __restrict theta_consent = bt.theta_consent;
-  const float* __restrict act = bt.activity;
-  const float* __restrict act_consent = bt.activity_consent;
-  const std::int32_t* __restrict chosen = bt.chosen;
-  const std::int32_t* __restrict current = bt.current;
   double* __restrict cs_sum = &bt.sector_cs[static_cast<std::size_t>(s) * kBatch];
 #pragma omp simd
   for (int b = 0; b < kBatch; ++b) {
@@ -320,34 +316,29 @@ void tally_sector(const SectorPlan& sp, int s, Batch& bt) {
     cs_sum[b] += finite ? static_cast<double>(bt.valid[b] * cs) : 0.0;
     bt.nonfinite[b] += finite ? 0.0 : bt.valid[b];
   }
-  // the risk of each consumer's pick, for the harm theta * (r0 + c d)
-  alignas(64) float r0[kBatch] = {}, d[kBatch] = {};
-  for (const auto& t : sp.open) {
-    const auto row = static_cast<std::size_t>(sp.o0 + t.j) * kBatch;
-    std::int32_t* __restrict users = &bt.users[row];
-    float* __restrict activity_sum = &bt.activity_sum[row];
-    float* __restrict consented_sum = &bt.consented_sum[row];
-    float* __restrict ported_sum = &bt.ported_sum[row];
-    const std::int32_t j = t.j;
-    const float risk0 = t.r0, drisk = t.d;
-#pragma omp simd
-    for (int b = 0; b < kBatch; ++b) {
-      // selections as products with 0 or 1, so that every load is unconditional
-      const bool on = chosen[b] == j;
-      const float is = on ? 1.0f : 0.0f;
-      users[b] += static_cast<std::int32_t>(on);
-      const float a = is * act[b];
-      activity_sum[b] += a;
-      consented_sum[b] += is * act_consent[b];
-      // a switcher from another service brings its history; an arrival from outside has none
-      const float from_other = (current[b] != j) & (current[b] != 0) ? 1.0f : 0.0f;
-      ported_sum[b] += from_other * a;
-      r0[b] = on ? risk0 : r0[b];
-      d[b] = on ? drisk : d[b];
+  // per group of lanes: the activity a switcher from another service brings (an arrival from
+  // outside has no history), and the risk of each consumer's pick for the harm theta (r0 + c d)
+  for (int g = 0; g < kBatch; g += kGroup) {
+    const I8 chosen = load8<I8>(&bt.chosen[g]), current = load8<I8>(&bt.current[g]);
+    const F8 act = load8<F8>(&bt.activity[g]), act_consent = load8<F8>(&bt.activity_consent[g]);
+    const F8 zero = F8{};
+    const F8 brings = (current != chosen) & (current != 0) ? act : zero;
+    F8 r0 = zero, d = zero;
+    for (const auto& t : sp.open) {
+      const auto at = static_cast<std::size_t>(sp.o0 + t.j) * kBatch + static_cast<std::size_t>(g);
+      const I8 on = chosen == t.j;
+      store8(&bt.users[at], load8<I8>(&bt.users[at]) - on);  // a true comparison is -1
+      store8(&bt.activity_sum[at], load8<F8>(&bt.activity_sum[at]) + (on ? act : zero));
+      store8(&bt.consented_sum[at], load8<F8>(&bt.consented_sum[at]) + (on ? act_consent : zero));
+      store8(&bt.ported_sum[at], load8<F8>(&bt.ported_sum[at]) + (on ? brings : zero));
+      r0 = on ? t.r0 : r0;
+      d = on ? t.d : d;
     }
+    const F8 harm = load8<F8>(&bt.theta[g]) * r0 + load8<F8>(&bt.theta_consent[g]) * d;
+    alignas(32) float lanes[kGroup];
+    store8(lanes, harm);
+    for (int i = 0; i < kGroup; ++i) bt.harm_sum[g + i] += static_cast<double>(lanes[i]);
   }
-#pragma omp simd
-  for (int b = 0; b < kBatch; ++b) bt.harm_sum[b] += theta[b] * r0[b] + theta_consent[b] * d[b];
 }
 
 // Writes the lane sums of a finished chunk into its partials, lanes in order, and clears them.
@@ -410,7 +401,7 @@ void store_batch(Consumers& cons, std::uint32_t first, int count, const Batch& b
   }
 }
 
-// Sector s's current codes of the batch, then (after choose) the chosen ones back.
+// Sector s's current codes of the batch, then (after the revision) the chosen ones back.
 void load_choices(const Consumers& cons, int sectors, int s, std::uint32_t first, int count, Batch& bt) {
   const std::uint8_t* code = &cons.choice[static_cast<std::size_t>(first) * sectors + s];
   for (int b = 0; b < count; ++b) bt.current[b] = code[static_cast<std::size_t>(b) * sectors];

@@ -7,27 +7,62 @@
 
 #include <bit>
 #include <cstdint>
+#include <cstring>
 
 namespace policysim {
+
+// Eight lanes as one value (GCC and Clang vector extensions): used where lanes are taken a
+// vector at a time, so that a group with nothing to do can be skipped. On targets without
+// 32-byte vectors the compiler splits them; the arithmetic per lane is the same.
+using F8 = float __attribute__((vector_size(32)));
+using I8 = std::int32_t __attribute__((vector_size(32)));
+using U8 = std::uint32_t __attribute__((vector_size(32)));
+template <class V, class T>
+inline V load8(const T* p) {
+  V v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class V, class T>
+inline void store8(T* p, V v) {
+  std::memcpy(p, &v, sizeof v);
+}
+// True if any lane of a comparison mask is set.
+inline bool any8(I8 mask) {
+  std::uint64_t w[4];
+  std::memcpy(w, &mask, sizeof w);
+  return (w[0] | w[1] | w[2] | w[3]) != 0;
+}
+
+template <class F>
+struct IntOf {
+  using type = std::int32_t;
+};
+template <>
+struct IntOf<F8> {
+  using type = I8;
+};
 
 // 2^t, t clamped to [-126, 126]; relative error below 2e-7. t = n + f with n the nearest
 // integer, found by the 1.5 * 2^23 trick (the sum's low mantissa bits are n), and 2^f on
 // [-1/2, 1/2] by a degree-5 polynomial fitted for least maximum relative error. The consumer
 // pass works in log2 units, so the scaling by 1/ln 2 is folded into its per-step constants.
-inline float exp2_approx(float t) {
+// F is float or F8.
+template <class F>
+inline F exp2_approx(F t) {
+  using I = typename IntOf<F>::type;
   t = t < 126.0f ? t : 126.0f;
   t = t > -126.0f ? t : -126.0f;
   constexpr float kRound = 12582912.0f;
-  const float r = t + kRound;
-  const float f = t - (r - kRound);
-  float p = 1.3264727e-3f;
-  p = p * f + 9.6715129e-3f;
+  const F r = t + kRound;
+  const F f = t - (r - kRound);
+  F p = f * 1.3264727e-3f + 9.6715129e-3f;
   p = p * f + 5.5507337e-2f;
   p = p * f + 2.4022242e-1f;
   p = p * f + 6.9314698e-1f;
   p = p * f + 1.0f;
-  const std::int32_t n = std::bit_cast<std::int32_t>(r) - std::bit_cast<std::int32_t>(kRound);
-  return p * std::bit_cast<float>((n + 127) << 23);
+  const I n = std::bit_cast<I>(r) - std::bit_cast<std::int32_t>(kRound);
+  return p * std::bit_cast<F>((n + 127) << 23);
 }
 
 inline constexpr float kLog2e = 1.44269504088896341f;
