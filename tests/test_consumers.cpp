@@ -590,6 +590,21 @@ TEST_CASE("consumers: peer term applies to services only, not to the outside opt
   POLICYSIM_CHECK_NEAR(st.services.users[0], n * p, binomial_tol(n, p));
 }
 
+TEST_CASE("consumers: packed and general peer counting give the same run") {
+  const Model m = build_model(scenario_from(kPopulation, {{"consumers.revision_rate", "0.4"},
+                                                         {"consumers.peer_weight", "1.5"},
+                                                         {"network.kind", "watts_strogatz"},
+                                                         {"network.degree", "12"},
+                                                         {"network.rewire", "0.2"}}));
+  const State packed = run_steps(m, 6);
+  use_general_peer_count(true);
+  const State general = run_steps(m, 6);
+  use_general_peer_count(false);
+  CHECK(packed.consumers.choice == general.consumers.choice);
+  CHECK(packed.totals.cs == general.totals.cs);
+  CHECK(packed.services.users == general.services.users);
+}
+
 TEST_CASE("consumers: peer effects on a Watts-Strogatz network raise concentration") {
   // Pure logit market (no data effect, fixed prices) with two identical services: without
   // peers the shares relax to 50/50; with peers the initial leader keeps more of the sector.

@@ -72,12 +72,21 @@ struct SectorPlan {
   std::vector<Term> open;
 };
 
+constexpr int kPackedSectors = 4;  // peer counts in registers up to this many sectors
+bool g_general_peer_count = false;  // tests only
+
+std::uint64_t max_degree(const Network& net) {
+  std::uint64_t top = 0;
+  for (std::size_t i = 1; i < net.offsets.size(); ++i) top = std::max(top, net.offsets[i] - net.offsets[i - 1]);
+  return top;
+}
+
 // Everything the pass reads that is constant within the step.
 struct PassConstants {
   float inv_alpha, peer_weight2, switch_extra, trust_weight, consent_shift, rho_jv, trust_target, recovery, shock;
   Revision revise, consent_revise;
   ConsentRegime regime;
-  bool peers, any_exposure, any_closed;
+  bool peers, packed_peers, any_exposure, any_closed;
   std::uint32_t step, blocks;
   std::vector<SectorPlan> sectors;
 
@@ -95,6 +104,8 @@ struct PassConstants {
     recovery = static_cast<float>(p.regulator.breach.trust_recovery);
     shock = static_cast<float>(p.regulator.breach.trust_shock);
     peers = !st.network.empty() && p.consumers.peer_weight != 0.0;
+    packed_peers = peers && !g_general_peer_count && m.sectors <= kPackedSectors && max_degree(st.network) < 256;
+    for (int s = 0; s < m.sectors; ++s) packed_peers = packed_peers && m.option_offset[s + 1] - m.option_offset[s] <= 8;
     const auto& opt = st.options;
     any_exposure = std::any_of(opt.exposes.begin(), opt.exposes.end(), [](auto e) { return e != 0; });
     any_closed = std::any_of(opt.open.begin(), opt.open.end(), [](auto o) { return o == 0; });
@@ -220,6 +231,61 @@ void count_peers(const Model& m, const PassConstants& k, const Network& net, con
       for (int s = 0; s < sectors; ++s) peer[static_cast<std::size_t>(m.option_offset[s] + theirs[s]) * kBatch + b] += 1.0f;
     }
     bt.peer_scale[b] = k.peer_weight2 / static_cast<float>(end - begin);
+  }
+}
+
+// The same counts for up to kPackedSectors sectors of at most 8 options and degrees below 256:
+// a sector's counts are 8-bit fields of one 64-bit register (option j in bits 8j..8j+7), so
+// counting is a shift and an add per neighbour and sector with no memory round trip, and the
+// fields are unpacked into peer[][] a vector at a time.
+
+template <int S>
+void count_peers_packed(const PassConstants& k, const Network& net, const Consumers& cons,
+                        std::uint32_t first, int count, Batch& bt) {
+  alignas(64) std::uint32_t low[S][kBatch] = {}, high[S][kBatch] = {};
+  const std::uint8_t* previous = cons.previous.data();
+  // The rewired links of a small-world network point anywhere: the neighbour rows of the batch
+  // kAhead batches on are requested now, so that their cache misses overlap with this work.
+  constexpr std::uint32_t kAhead = 1;
+  const auto nodes = static_cast<std::uint32_t>(net.offsets.size() - 1);
+  if (first + kAhead * kBatch < nodes) {
+    const auto from = net.offsets[first + kAhead * kBatch], to = net.offsets[std::min(nodes, first + (kAhead + 1) * kBatch)];
+    for (auto q = from; q < to; ++q) __builtin_prefetch(previous + static_cast<std::size_t>(net.neighbours[q]) * S);
+  }
+  for (int b = 0; b < kBatch; ++b) bt.peer_scale[b] = 0.0f;
+  for (int b = 0; b < count; ++b) {
+    const auto begin = net.offsets[first + b], end = net.offsets[first + b + 1];
+    std::uint64_t fields[S] = {};
+    for (auto q = begin; q < end; ++q) {
+      const std::uint8_t* theirs = previous + static_cast<std::size_t>(net.neighbours[q]) * S;
+      for (int s = 0; s < S; ++s) fields[s] += std::uint64_t{1} << (8 * theirs[s]);
+    }
+    for (int s = 0; s < S; ++s) {
+      low[s][b] = static_cast<std::uint32_t>(fields[s]);
+      high[s][b] = static_cast<std::uint32_t>(fields[s] >> 32);
+    }
+    if (begin != end) bt.peer_scale[b] = k.peer_weight2 / static_cast<float>(end - begin);
+  }
+  for (int s = 0; s < S; ++s) {
+    const auto& sp = k.sectors[static_cast<std::size_t>(s)];
+    for (int j = 0; j < sp.options; ++j) {
+      const std::uint32_t* __restrict field = j < 4 ? low[s] : high[s];
+      const int shift = 8 * (j % 4);
+      float* __restrict out = &bt.peer[static_cast<std::size_t>(sp.o0 + j) * kBatch];
+#pragma omp simd
+      for (int b = 0; b < kBatch; ++b) out[b] = static_cast<float>(static_cast<std::int32_t>((field[b] >> shift) & 0xffu));
+    }
+  }
+}
+
+void count_peers_any(const Model& m, const PassConstants& k, const Network& net, const Consumers& cons,
+                     std::uint32_t first, int count, Batch& bt) {
+  if (!k.packed_peers) return count_peers(m, k, net, cons, first, count, bt);
+  switch (m.sectors) {
+    case 1: return count_peers_packed<1>(k, net, cons, first, count, bt);
+    case 2: return count_peers_packed<2>(k, net, cons, first, count, bt);
+    case 3: return count_peers_packed<3>(k, net, cons, first, count, bt);
+    default: return count_peers_packed<4>(k, net, cons, first, count, bt);
   }
 }
 
@@ -415,6 +481,8 @@ void store_choices(Consumers& cons, int sectors, int s, std::uint32_t first, int
 
 }  // namespace
 
+void use_general_peer_count(bool on) { g_general_peer_count = on; }
+
 std::size_t tally_width(const Model& model) { return TallyLayout(model).width; }
 
 void prepare_options(const Model& m, const Phase& ph, State& st) {
@@ -473,7 +541,7 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
           draw_batch<kBatch>(st.key, Stream::kConsumer, k.step, first, block, bt.lanes[block].lane);
         load_batch(cons, first, count, bt);
         update_trust_and_consent(m, k, opt, cons, first, count, bt);
-        if (k.peers) count_peers(m, k, st.network, cons, first, count, bt);
+        if (k.peers) count_peers_any(m, k, st.network, cons, first, count, bt);
         store_batch(cons, first, count, bt);
 #pragma omp simd
         for (int b = 0; b < kBatch; ++b) {
