@@ -77,7 +77,9 @@ bool g_general_peer_count = false;  // tests only
 
 std::uint64_t max_degree(const Network& net) {
   std::uint64_t top = 0;
-  for (std::size_t i = 1; i < net.offsets.size(); ++i) top = std::max(top, net.offsets[i] - net.offsets[i - 1]);
+  const auto nodes = static_cast<std::int64_t>(net.offsets.size()) - 1;
+#pragma omp parallel for reduction(max : top)
+  for (std::int64_t i = 0; i < nodes; ++i) top = std::max(top, net.offsets[i + 1] - net.offsets[i]);
   return top;
 }
 
