@@ -56,28 +56,6 @@ struct FullDisk {
   ~FullDisk() { set_file_opener_for_testing(nullptr); }
 };
 
-const char* kOverflow = R"(
-[scenario]
-name = "overflow"
-steps = 20
-[consumers]
-count = 2000
-[[sector]]
-name = "ecommerce"
-[[firm]]
-name = "A"
-  [[firm.service]]
-  name = "a"
-  sector = "ecommerce"
-  initial_share = 0.5
-[[firm]]
-name = "B"
-  [[firm.service]]
-  name = "b"
-  sector = "ecommerce"
-  initial_share = 0.3
-)";
-
 }  // namespace
 
 TEST_CASE("memory: the estimate covers every array of a built state, with and without a network") {
@@ -194,7 +172,7 @@ TEST_CASE("output: a full disk at a checkpoint keeps the last good checkpoint, w
 TEST_CASE("simulation: an overflow is reported with its step, stage, entity and variable") {
   SUBCASE("a utility beyond single precision, from the start") {
     // 10 * 1e300 is a finite double but not a finite float: the option table overflows
-    const Model m = build_model(scenario_from(kOverflow, {{"firm.A.service.a.base_quality", "1e300"},
+    const Model m = build_model(scenario_from(kTwoFirms, {{"firm.A.service.a.base_quality", "1e300"},
                                                           {"consumers.quality_weight", "10"}}));
     State st = initial_state(m, 1);
     try {
@@ -210,7 +188,7 @@ TEST_CASE("simulation: an overflow is reported with its step, stage, entity and 
     }
   }
   SUBCASE("a quality that overflows in the initial state") {
-    const Model m = build_model(scenario_from(kOverflow, {{"sector.ecommerce.data_returns", "power"},
+    const Model m = build_model(scenario_from(kTwoFirms, {{"sector.ecommerce.data_returns", "power"},
                                                           {"sector.ecommerce.data_exponent", "400"},
                                                           {"firm.B.service.b.initial_data", "10"}}));
     try {
@@ -223,7 +201,7 @@ TEST_CASE("simulation: an overflow is reported with its step, stage, entity and 
     }
   }
   SUBCASE("a policy event that makes utilities overflow at step 5") {
-    const std::string toml = std::string(kOverflow) + R"(
+    const std::string toml = std::string(kTwoFirms) + R"(
 [[policy]]
 at = 5
 set = { "consumers.quality_weight" = 1e300 }
@@ -242,7 +220,7 @@ set = { "consumers.quality_weight" = 1e300 }
   }
   SUBCASE("a consumer whose privacy sensitivity is not a float: the first such consumer is named") {
     const Model m = build_model(
-        scenario_from(kOverflow, {{"consumers.privacy_sensitivity", "{dist=\"normal\", mean=0.0, sd=1e300}"}}));
+        scenario_from(kTwoFirms, {{"consumers.privacy_sensitivity", "{dist=\"normal\", mean=0.0, sd=1e300}"}}));
     State st = initial_state(m, 1);
     std::int64_t first = -1;
     for (std::size_t i = 0; i < st.consumers.privacy.size() && first < 0; ++i)
@@ -258,7 +236,7 @@ set = { "consumers.quality_weight" = 1e300 }
     }
   }
   SUBCASE("a switching cost whose bonus overflows the consumer pass's floats") {
-    const Model m = build_model(scenario_from(kOverflow, {{"consumers.switching_cost", "200"}}));
+    const Model m = build_model(scenario_from(kTwoFirms, {{"consumers.switching_cost", "200"}}));
     State st = initial_state(m, 1);
     try {
       step(m, st);
@@ -272,7 +250,7 @@ set = { "consumers.quality_weight" = 1e300 }
 
 TEST_CASE("cli: a numerical error stops the run with exit 1, keeps the rows before it and says where") {
   const auto dir = temp_dir("cli-nan");
-  write_text(dir / "s.toml", std::string(kOverflow) + R"(
+  write_text(dir / "s.toml", std::string(kTwoFirms) + R"(
 [[policy]]
 at = 5
 set = { "consumers.quality_weight" = 1e300 }
