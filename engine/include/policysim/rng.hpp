@@ -111,9 +111,6 @@ inline void draw_batch(const RngKey& key, Stream stream, std::uint32_t step, std
   }
 }
 
-// A lane as a float uniform in [0, 1): its top 24 bits.
-inline float to_unit_float(std::uint32_t x) { return static_cast<float>(x >> 8) * 0x1p-24f; }
-
 // A lane as a double uniform in (0, 1), never exactly 0 or 1.
 inline double to_unit(std::uint32_t x) { return (static_cast<double>(x) + 0.5) * 0x1p-32; }
 
