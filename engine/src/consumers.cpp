@@ -16,6 +16,11 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <utility>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "jv.hpp"
 #include "vecmath.hpp"
@@ -60,20 +65,29 @@ struct Revision {
 
 // One sector for the step: the shift that keeps every exponent at or below 0, and each open
 // service's terms, in log2 units for the exponentials and in utility units for the harm.
+struct Batch;
+struct PassConstants;
+struct SectorPlan;
+// One sector's decisions for a group of kGroup consumers: their current codes in, the chosen
+// ones out (-1 for lanes past the batch's last consumer).
+using SectorKernel = I16 (*)(const PassConstants&, const SectorPlan&, int s, Batch&, int g, I16 current);
+
 struct SectorPlan {
   struct Term {
-    int j;           // option index within the sector (services are 1..)
-    float b2;        // (base - shift) log2 e
-    float r2, d2;    // risk for c = 0, and its JV increment for c = 1, times log2 e
-    float r0, d;     // the same in utility units
+    bool open = false;  // services closed this step have weight 0
+    float b2 = 0;       // (base - shift) log2 e
+    float r2 = 0, d2 = 0;  // risk for c = 0, and its JV increment for c = 1, times log2 e
+    float r0 = 0, d = 0;   // the same in utility units
   };
   int o0 = 0, options = 0, last_open = 0;
   float shift = 0.0f, b2_outside = 0.0f, w_outside = 0.0f;
-  std::vector<Term> open;
+  std::vector<Term> term;  // [options]; term[0], the outside option, is described by b2_outside
+  SectorKernel decide = nullptr;
 };
 
 constexpr int kPackedSectors = 4;  // peer counts in registers up to this many sectors
 bool g_general_peer_count = false;  // tests only
+SectorKernel sector_kernel(int options, bool peers);
 
 std::uint64_t max_degree(const Network& net) {
   std::uint64_t top = 0;
@@ -126,26 +140,26 @@ struct PassConstants {
       const auto log2_units = [&](double u) { return static_cast<float>((u - sp.shift) * std::numbers::log2e); };
       sp.b2_outside = log2_units(opt.base[static_cast<std::size_t>(sp.o0)]);
       sp.w_outside = exp2_approx(sp.b2_outside);
-      sp.open.clear();
+      sp.term.assign(static_cast<std::size_t>(sp.options), {});
       for (int j = 1; j < sp.options; ++j) {
         const auto o = static_cast<std::size_t>(sp.o0 + j);
         if (!opt.open[o]) continue;
         const float r0 = opt.risk[2 * o], d = opt.risk[2 * o + 1] - opt.risk[2 * o];
-        sp.open.push_back({j, log2_units(opt.base[o]), static_cast<float>(r0 * std::numbers::log2e),
-                           static_cast<float>(d * std::numbers::log2e), r0, d});
+        sp.term[static_cast<std::size_t>(j)] = {true, log2_units(opt.base[o]), static_cast<float>(r0 * std::numbers::log2e),
+                                                static_cast<float>(d * std::numbers::log2e), r0, d};
         sp.last_open = j;
       }
+      sp.decide = sector_kernel(sp.options, peers);
     }
   }
 };
 
-// Per-thread scratch for one batch; option rows are [options][kBatch], and rows of options
-// closed this step stay 0. Sums over a chunk are kept per lane (so the adds vectorise) and
+// Per-thread scratch for one batch; option rows are [options][kBatch]. Sums over a chunk are kept per lane (so the adds vectorise) and
 // folded in lane order at the end of the chunk: per-option tallies in float or int (at most
 // kChunk/kBatch = 256 terms a lane), the rest in double.
 struct Batch {
   explicit Batch(const Model& m, std::uint32_t blocks)
-      : lanes(blocks), weight(rows(m.options)), peer(rows(m.options)), users(rows(m.options)),
+      : lanes(blocks), codes(rows(m.sectors)), peer(rows(m.options)), users(rows(m.options)),
         activity_sum(rows(m.options)), consented_sum(rows(m.options)), ported_sum(rows(m.options)),
         sector_cs(rows(m.sectors)) {}
   static std::size_t rows(int n) { return static_cast<std::size_t>(n) * kBatch; }
@@ -153,12 +167,11 @@ struct Batch {
     std::uint32_t lane[4][kBatch];
   };
   std::vector<Block> lanes;  // [blocks] Philox output per consumer
+  std::vector<std::int32_t> codes;  // [sectors][kBatch] choice codes, current then chosen
   alignas(64) float theta[kBatch], activity[kBatch], trust[kBatch], consent[kBatch], valid[kBatch];
   alignas(64) float theta_consent[kBatch], activity_consent[kBatch];
   alignas(64) float peer_scale[kBatch] = {};
-  alignas(64) float total[kBatch], extra[kBatch] = {}, cs[kBatch];
-  alignas(64) std::int32_t current[kBatch], chosen[kBatch];  // sector codes before and after revision
-  std::vector<float> weight, peer;
+  std::vector<float> peer;
   // chunk sums per lane
   std::vector<std::int32_t> users;                                  // [options][kBatch]
   std::vector<float> activity_sum, consented_sum, ported_sum;       // [options][kBatch]
@@ -166,17 +179,17 @@ struct Batch {
   alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {}, nonfinite[kBatch] = {};
 };
 
-// Where most consumers do not revise, lanes are taken eight (one F8) at a time and a group
+// Where most consumers do not revise, lanes are taken eight (one F16) at a time and a group
 // without a reviser skips the draw. Skipping changes no result.
-constexpr int kGroup = 8;
+constexpr int kGroup = 16;
 static_assert(kBatch % kGroup == 0, "batches are whole groups");
 
 // The 31-bit lanes h = x >> 1 of a group, and which of them revise.
 struct GroupLanes {
-  I8 h, revise;
+  I16 h, revise;
   GroupLanes(const std::uint32_t* lane, const Revision& r)
-      : h(std::bit_cast<I8>(load8<U8>(lane) >> 1)), revise(h <= r.last) {}
-  F8 uniform(const Revision& r) const { return __builtin_convertvector(h, F8) * r.scale; }
+      : h(reinterpret<I16>(load<U16>(lane) >> 1u)), revise(h <= r.last) {}
+  F16 uniform(const Revision& r) const { return to_float<F16>(h) * r.scale; }
 };
 
 // Trust and consent of the batch's consumers; exposure and exits read last step's choices.
@@ -205,15 +218,15 @@ void update_trust_and_consent(const Model& m, const PassConstants& k, const Opti
     return;
   }
   const float z0 = -k.consent_shift * kLog2e, zt = -k.trust_weight * kLog2e, zr = k.rho_jv * kLog2e;
-  const F8 one = F8{} + 1.0f, zero = F8{};
+  const F16 one = F16{} + 1.0f, zero = F16{};
   for (int g = 0; g < kBatch; g += kGroup) {
     const GroupLanes lanes(&bt.lanes[0].lane[0][g], k.consent_revise);
-    if (!any8(lanes.revise)) continue;
+    if (!any(lanes.revise)) continue;
     // logistic(trust_weight tau - theta rho_JV + shift) = 1 / (1 + 2^(-(...) log2 e))
-    const F8 z = z0 + zt * load8<F8>(&bt.trust[g]) + zr * load8<F8>(&bt.theta[g]);
-    const F8 probability = 1.0f / (1.0f + exp2_approx(z));
-    const F8 drawn = lanes.uniform(k.consent_revise) < probability ? one : zero;
-    store8(&bt.consent[g], lanes.revise ? drawn : load8<F8>(&bt.consent[g]));
+    const F16 z = z0 + zt * load<F16>(&bt.trust[g]) + zr * load<F16>(&bt.theta[g]);
+    const F16 probability = 1.0f / (1.0f + exp2_approx(z));
+    const F16 drawn = select(lanes.uniform(k.consent_revise) < probability, one, zero);
+    store(&bt.consent[g], select(lanes.revise, drawn, load<F16>(&bt.consent[g])));
   }
 }
 
@@ -291,121 +304,241 @@ void count_peers_any(const Model& m, const PassConstants& k, const Network& net,
   }
 }
 
-// A consumer whose weights all underflowed: the same weights relative to its own largest
-// exponent, which is added back to the surplus through extra[b].
-void rescale_lane(const SectorPlan& sp, bool peers, Batch& bt, int b) {
-  const auto row = [&](int j) { return static_cast<std::size_t>(sp.o0 + j) * kBatch + static_cast<std::size_t>(b); };
-  const auto exponent = [&](const SectorPlan::Term& t) {
+// Lane i of a group whose weights all underflowed: the same weights relative to its own
+// largest exponent, which is returned (in log2 units) to be added back to the surplus.
+float rescale_lane(const SectorPlan& sp, bool peers, const Batch& bt, int b, float* w, int i) {
+  const auto exponent = [&](int j) {
+    const auto& t = sp.term[static_cast<std::size_t>(j)];
     float e = t.b2 - bt.theta[b] * t.r2 - bt.theta_consent[b] * t.d2;
-    return peers ? e + bt.peer_scale[b] * bt.peer[row(t.j)] : e;
+    return peers ? e + bt.peer_scale[b] * bt.peer[static_cast<std::size_t>(sp.o0 + j) * kBatch + static_cast<std::size_t>(b)] : e;
   };
   float top = sp.b2_outside;
-  for (const auto& t : sp.open) top = std::max(top, exponent(t));
-  float total = bt.weight[row(0)] = exp2_approx(sp.b2_outside - top);
-  for (const auto& t : sp.open) total += bt.weight[row(t.j)] = exp2_approx(exponent(t) - top);
-  bt.total[b] = total;
-  bt.extra[b] = top * kLn2;
+  for (int j = 1; j < sp.options; ++j)
+    if (sp.term[static_cast<std::size_t>(j)].open) top = std::max(top, exponent(j));
+  w[i] = exp2_approx(sp.b2_outside - top);
+  for (int j = 1; j < sp.options; ++j)
+    if (sp.term[static_cast<std::size_t>(j)].open) w[j * kGroup + i] = exp2_approx(exponent(j) - top);
+  return top;
 }
 
-// Weights 2^((u - shift) log2 e) of sector s's options, their total and the logsum surplus.
-template <bool kPeers>
-void sector_weights(const PassConstants& k, const SectorPlan& sp, int count, Batch& bt) {
-  float* __restrict total = bt.total;
-  const float* __restrict theta = bt.theta;
-  const float* __restrict theta_consent = bt.theta_consent;
-  const float* __restrict peer_scale = bt.peer_scale;
-  float* __restrict outside = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch];
-  for (int b = 0; b < kBatch; ++b) total[b] = outside[b] = sp.w_outside;
-  for (const auto& t : sp.open) {
-    const auto row = static_cast<std::size_t>(sp.o0 + t.j) * kBatch;
-    float* __restrict w = &bt.weight[row];
-    const float* __restrict peer = &bt.peer[row];
-#pragma omp simd
-    for (int b = 0; b < kBatch; ++b) {
-      float e = t.b2 - theta[b] * t.r2 - theta_consent[b] * t.d2;
-      if constexpr (kPeers) e += peer_scale[b] * peer[b];
-      w[b] = exp2_approx(e);
-      total[b] += w[b];
-    }
-  }
-  int tiny = 0;
-#pragma omp simd reduction(| : tiny)
-  for (int b = 0; b < kBatch; ++b) tiny |= total[b] < kTiny ? 1 : 0;
-  if (tiny)
-    for (int b = 0; b < count; ++b)
-      if (total[b] < kTiny) rescale_lane(sp, kPeers, bt, b);
-  float* __restrict cs = bt.cs;
-  float* __restrict extra = bt.extra;
-#pragma omp simd
-  for (int b = 0; b < kBatch; ++b) {
-    cs[b] = (sp.shift + extra[b] + log_approx(total[b])) * k.inv_alpha;
-    extra[b] = 0.0f;
-  }
-}
-
-// Revision in sector s. A reviser's pick is the first option whose cumulative weight (the
-// current one boosted by exp(switching_cost)) exceeds uniform * (total + boost), that is the
-// number of options whose cumulative weight is at or below it; the last open option absorbs
-// rounding at the top end.
-void choose(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
-  const std::uint32_t* lane = bt.lanes[(1 + s) / 4].lane[(1 + s) % 4];
-  const auto row = [&](int j, int g) { return &bt.weight[static_cast<std::size_t>(sp.o0 + j) * kBatch + static_cast<std::size_t>(g)]; };
-  for (int g = 0; g < kBatch; g += kGroup) {
-    const GroupLanes lanes(lane + g, k.revise);
-    const I8 current = load8<I8>(&bt.current[g]);
-    if (!any8(lanes.revise)) {
-      store8(&bt.chosen[g], current);
+// Sector s for the consumers g..g+7 of the batch, with the weights in registers from the
+// exponentials through the pick and the tallies. O is the sector's number of options, or 0 for
+// any number (then the weights live on the stack).
+//
+// Weights are 2^((u - shift) log2 e); the logsum surplus is shift + ln(total). A reviser's pick
+// is the first option whose cumulative weight (the current one boosted by exp(switching_cost))
+// exceeds uniform * (total + boost), that is the number of options whose cumulative weight is at
+// or below it; the last open option absorbs rounding at the top end. The tallies add the
+// sector's surplus, users, data, consented data, ported data and privacy harm to the lane sums.
+template <int O, bool kPeers>
+I16 decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int g, I16 current) {
+  constexpr int kCap = O > 0 ? O : 256;
+  const int options = O > 0 ? O : sp.options;
+  const auto at = [&](int j) { return static_cast<std::size_t>(sp.o0 + j) * kBatch + static_cast<std::size_t>(g); };
+  const SectorPlan::Term* term = sp.term.data();
+  const F16 zero = F16{}, theta = load<F16>(&bt.theta[g]), theta_c = load<F16>(&bt.theta_consent[g]);
+  const F16 valid = load<F16>(&bt.valid[g]);
+  F16 w[kCap];
+  w[0] = zero + sp.w_outside;
+  F16 total = w[0];
+#pragma GCC unroll 8
+  for (int j = 1; j < options; ++j) {
+    if (!term[j].open) {
+      w[j] = zero;
       continue;
     }
-    F8 stay = F8{};
-    for (int j = 0; j < sp.options; ++j) stay = current == j ? load8<F8>(row(j, g)) : stay;
+    F16 e = term[j].b2 - theta * term[j].r2 - theta_c * term[j].d2;
+    if constexpr (kPeers) e += load<F16>(&bt.peer_scale[g]) * load<F16>(&bt.peer[at(j)]);
+    w[j] = exp2_approx(e);
+    total += w[j];
+  }
+  F16 extra = zero;
+  const I16 tiny = (total < kTiny) & (valid != 0.0f);
+  if (any(tiny)) [[unlikely]] {
+    alignas(32) float wl[kCap * kGroup], tl[kGroup], el[kGroup];
+    alignas(32) std::int32_t rescale[kGroup];
+    store(rescale, tiny);
+    for (int j = 0; j < options; ++j) store(&wl[j * kGroup], w[j]);
+    store(tl, total);
+    store(el, extra);
+    for (int i = 0; i < kGroup; ++i) {
+      if (!rescale[i]) continue;
+      el[i] = rescale_lane(sp, kPeers, bt, g + i, wl, i) * kLn2;
+      tl[i] = wl[i];
+      for (int j = 1; j < options; ++j) tl[i] += wl[j * kGroup + i];
+    }
+    for (int j = 0; j < options; ++j) w[j] = load<F16>(&wl[j * kGroup]);
+    total = load<F16>(tl);
+    extra = load<F16>(el);
+  }
+  const F16 cs = (sp.shift + extra + log_approx(total)) * k.inv_alpha;
+
+  I16 chosen = current;
+  const GroupLanes lanes(&bt.lanes[(1 + s) / 4].lane[(1 + s) % 4][g], k.revise);
+  if (any(lanes.revise)) {
+    F16 stay = zero;
+#pragma GCC unroll 8
+    for (int j = 0; j < options; ++j) stay = select(current == j, w[j], stay);
     stay *= k.switch_extra;
-    const F8 target = lanes.uniform(k.revise) * (load8<F8>(&bt.total[g]) + stay);
-    F8 cum = F8{};
-    I8 passed = I8{};
-    for (int j = 0; j < sp.options; ++j) {
-      const F8 w = load8<F8>(row(j, g));
-      cum += current == j ? w + stay : w;
+    const F16 target = lanes.uniform(k.revise) * (total + stay);
+    F16 cum = zero;
+    I16 passed = I16{};
+#pragma GCC unroll 8
+    for (int j = 0; j < options; ++j) {
+      cum += select(current == j, w[j] + stay, w[j]);
       passed -= cum <= target;  // a true comparison is -1
     }
-    const I8 pick = passed < sp.last_open ? passed : sp.last_open;
-    store8(&bt.chosen[g], lanes.revise ? pick : current);
+    const I16 pick = select(passed < sp.last_open, passed, sp.last_open);
+    chosen = select(lanes.revise, pick, current);
+  }
+  chosen = select(valid != 0.0f, chosen, -1);  // lanes past the last consumer count for no option
+
+  const auto finite = cs - cs == 0.0f;  // false for inf and nan
+  double* cs_sum = &bt.sector_cs[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(g)];
+  add_to(cs_sum, select(finite, valid * cs, zero));
+  add_to(&bt.nonfinite[g], select(finite, zero, valid));
+  // the activity a switcher from another service brings (an arrival from outside has no
+  // history), and the risk of each consumer's pick for the harm theta (r0 + c d)
+  const F16 act = load<F16>(&bt.activity[g]), act_consent = load<F16>(&bt.activity_consent[g]);
+  const F16 brings = select((current != chosen) & (current != 0), act, zero);
+  F16 r0 = zero, d = zero;
+#pragma GCC unroll 8
+  for (int j = 1; j < options; ++j) {
+    if (!term[j].open) continue;
+    const I16 on = chosen == j;
+    store(&bt.users[at(j)], load<I16>(&bt.users[at(j)]) - on);  // a true comparison is -1
+    store(&bt.activity_sum[at(j)], load<F16>(&bt.activity_sum[at(j)]) + select(on, act, zero));
+    store(&bt.consented_sum[at(j)], load<F16>(&bt.consented_sum[at(j)]) + select(on, act_consent, zero));
+    store(&bt.ported_sum[at(j)], load<F16>(&bt.ported_sum[at(j)]) + select(on, brings, zero));
+    r0 = select(on, term[j].r0, r0);
+    d = select(on, term[j].d, d);
+  }
+  const F16 harm = theta * r0 + theta_c * d;
+  add_to(&bt.harm_sum[g], harm);
+  return chosen;
+}
+
+SectorKernel sector_kernel(int options, bool peers) {
+  const auto pick = [&]<bool kPeers>() -> SectorKernel {
+    switch (options) {
+      case 2: return decide_sector<2, kPeers>;
+      case 3: return decide_sector<3, kPeers>;
+      case 4: return decide_sector<4, kPeers>;
+      case 5: return decide_sector<5, kPeers>;
+      case 6: return decide_sector<6, kPeers>;
+      case 7: return decide_sector<7, kPeers>;
+      case 8: return decide_sector<8, kPeers>;
+      default: return decide_sector<0, kPeers>;
+    }
+  };
+  return peers ? pick.template operator()<true>() : pick.template operator()<false>();
+}
+
+// The choice codes of a batch, code[b * sectors + s] for consumer b in sector s, to and from
+// codes[s][b] as int32. With AVX2 and up to four sectors, eight consumers' codes (8 * sectors
+// bytes) move at once and are (de)interleaved by byte shuffles; otherwise one at a time.
+// Lanes from `count` on read 0.
+constexpr int kCodeRun = 8;
+#if defined(__AVX2__)
+// Byte control for _mm_shuffle_epi8 that takes byte `from` of the 32 bytes a|b from half
+// `half` (a is 0, b is 1), or 0 where the byte comes from the other half or from nowhere.
+constexpr char from_half(int from, int half) {
+  return from >= 16 * half && from < 16 * (half + 1) ? static_cast<char>(from - 16 * half) : static_cast<char>(0x80);
+}
+// Bytes from(i), i < 16, of a|b.
+template <class From, int... i>
+__m128i gather_bytes(__m128i a, __m128i b, From from, std::integer_sequence<int, i...>) {
+  return _mm_or_si128(_mm_shuffle_epi8(a, _mm_setr_epi8(from_half(from(i), 0)...)), _mm_shuffle_epi8(b, _mm_setr_epi8(from_half(from(i), 1)...)));
+}
+constexpr auto kBytes16 = std::make_integer_sequence<int, 16>{};
+
+template <int S>
+void unpack_run(const std::uint8_t* code, std::int32_t* codes) {
+  const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(code));
+  __m128i b = _mm_setzero_si128();
+  if constexpr (S == 3) b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(code + 16));
+  if constexpr (S == 4) b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(code + 16));
+  [&]<int... s>(std::integer_sequence<int, s...>) {
+    (_mm256_storeu_si256(reinterpret_cast<__m256i*>(codes + s * kBatch),
+                         _mm256_cvtepu8_epi32(gather_bytes(a, b, [](int i) { return i < kCodeRun ? s + S * i : -1; }, kBytes16))),
+     ...);
+  }(std::make_integer_sequence<int, S>{});
+}
+
+template <int S>
+void pack_run(const std::int32_t* codes, std::uint8_t* code) {
+  __m128i run[4] = {};  // sector s's eight codes as bytes 0..7
+  for (int s = 0; s < S; ++s) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + s * kBatch));
+    const __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    run[s] = _mm_packus_epi16(words, words);
+  }
+  const __m128i a = _mm_unpacklo_epi64(run[0], run[1]), b = _mm_unpacklo_epi64(run[2], run[3]);
+  // output byte j is consumer j / S in sector j % S, which is byte (j % S) * 8 + j / S of a|b
+  const auto low = gather_bytes(a, b, [](int j) { return j < kCodeRun * S ? (j % S) * kCodeRun + j / S : -1; }, kBytes16);
+  if constexpr (S <= 2) {
+    if constexpr (S == 1) _mm_storel_epi64(reinterpret_cast<__m128i*>(code), low);
+    if constexpr (S == 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(code), low);
+  } else {
+    const auto high = gather_bytes(a, b, [](int j) { return j + 16 < kCodeRun * S ? ((j + 16) % S) * kCodeRun + (j + 16) / S : -1; }, kBytes16);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(code), low);
+    if constexpr (S == 3) _mm_storel_epi64(reinterpret_cast<__m128i*>(code + 16), high);
+    if constexpr (S == 4) _mm_storeu_si128(reinterpret_cast<__m128i*>(code + 16), high);
+  }
+}
+constexpr bool kVectorCodes = true;
+#else
+template <int S>
+void unpack_run(const std::uint8_t*, std::int32_t*) {}
+template <int S>
+void pack_run(const std::int32_t*, std::uint8_t*) {}
+constexpr bool kVectorCodes = false;
+#endif
+
+template <int S>
+void unpack_codes(const std::uint8_t* code, int sectors, int count, std::int32_t* codes) {
+  int b = 0;
+  if constexpr (kVectorCodes && S > 0 && S <= 4)
+    for (; b + kCodeRun <= count; b += kCodeRun) unpack_run<S>(code + b * S, codes + b);
+  for (int s = 0; s < sectors; ++s) {
+    for (int c = b; c < count; ++c) codes[s * kBatch + c] = code[c * sectors + s];
+    for (int c = count; c < kBatch; ++c) codes[s * kBatch + c] = 0;
   }
 }
 
-// Adds sector s's surplus, users, data, consented data, ported data and privacy harm of the
-// batch to the lane sums.
-void tally_sector(const SectorPlan& sp, int s, Batch& bt) {
-  double* __restrict cs_sum = &bt.sector_cs[static_cast<std::size_t>(s) * kBatch];
-#pragma omp simd
-  for (int b = 0; b < kBatch; ++b) {
-    const float cs = bt.cs[b];
-    const bool finite = cs - cs == 0.0f;  // false for inf and nan
-    cs_sum[b] += finite ? static_cast<double>(bt.valid[b] * cs) : 0.0;
-    bt.nonfinite[b] += finite ? 0.0 : bt.valid[b];
-  }
-  // per group of lanes: the activity a switcher from another service brings (an arrival from
-  // outside has no history), and the risk of each consumer's pick for the harm theta (r0 + c d)
-  for (int g = 0; g < kBatch; g += kGroup) {
-    const I8 chosen = load8<I8>(&bt.chosen[g]), current = load8<I8>(&bt.current[g]);
-    const F8 act = load8<F8>(&bt.activity[g]), act_consent = load8<F8>(&bt.activity_consent[g]);
-    const F8 zero = F8{};
-    const F8 brings = (current != chosen) & (current != 0) ? act : zero;
-    F8 r0 = zero, d = zero;
-    for (const auto& t : sp.open) {
-      const auto at = static_cast<std::size_t>(sp.o0 + t.j) * kBatch + static_cast<std::size_t>(g);
-      const I8 on = chosen == t.j;
-      store8(&bt.users[at], load8<I8>(&bt.users[at]) - on);  // a true comparison is -1
-      store8(&bt.activity_sum[at], load8<F8>(&bt.activity_sum[at]) + (on ? act : zero));
-      store8(&bt.consented_sum[at], load8<F8>(&bt.consented_sum[at]) + (on ? act_consent : zero));
-      store8(&bt.ported_sum[at], load8<F8>(&bt.ported_sum[at]) + (on ? brings : zero));
-      r0 = on ? t.r0 : r0;
-      d = on ? t.d : d;
+template <int S>
+void pack_codes(const std::int32_t* codes, int sectors, int count, std::uint8_t* code) {
+  int b = 0;
+  if constexpr (kVectorCodes && S > 0 && S <= 4)
+    for (; b + kCodeRun <= count; b += kCodeRun) pack_run<S>(codes + b, code + b * S);
+  for (int s = 0; s < sectors; ++s)
+    for (int c = b; c < count; ++c) code[c * sectors + s] = static_cast<std::uint8_t>(codes[s * kBatch + c]);
+}
+
+// All sectors for the batch's consumers, a group at a time. S is the number of sectors, or 0
+// for any number.
+template <int S>
+void decide_batch(const Model& m, const PassConstants& k, Consumers& cons, std::uint32_t first, int count, Batch& bt) {
+  const int sectors = S > 0 ? S : m.sectors;
+  std::uint8_t* code = &cons.choice[static_cast<std::size_t>(first) * static_cast<std::size_t>(sectors)];
+  std::int32_t* codes = bt.codes.data();
+  unpack_codes<S>(code, sectors, count, codes);
+  for (int g = 0; g < count; g += kGroup)
+    for (int s = 0; s < sectors; ++s) {
+      const auto& sp = k.sectors[static_cast<std::size_t>(s)];
+      std::int32_t* row = &codes[s * kBatch + g];
+      store(row, sp.decide(k, sp, s, bt, g, load<I16>(row)));
     }
-    const F8 harm = load8<F8>(&bt.theta[g]) * r0 + load8<F8>(&bt.theta_consent[g]) * d;
-    alignas(32) float lanes[kGroup];
-    store8(lanes, harm);
-    for (int i = 0; i < kGroup; ++i) bt.harm_sum[g + i] += static_cast<double>(lanes[i]);
+  pack_codes<S>(codes, sectors, count, code);
+}
+
+void decide_batch_any(const Model& m, const PassConstants& k, Consumers& cons, std::uint32_t first, int count, Batch& bt) {
+  switch (m.sectors) {
+    case 1: return decide_batch<1>(m, k, cons, first, count, bt);
+    case 2: return decide_batch<2>(m, k, cons, first, count, bt);
+    case 3: return decide_batch<3>(m, k, cons, first, count, bt);
+    case 4: return decide_batch<4>(m, k, cons, first, count, bt);
+    default: return decide_batch<0>(m, k, cons, first, count, bt);
   }
 }
 
@@ -467,18 +600,6 @@ void store_batch(Consumers& cons, std::uint32_t first, int count, const Batch& b
     trust[b] = bt.trust[b];
     consent[b] = static_cast<std::uint8_t>(bt.consent[b]);
   }
-}
-
-// Sector s's current codes of the batch, then (after the revision) the chosen ones back.
-void load_choices(const Consumers& cons, int sectors, int s, std::uint32_t first, int count, Batch& bt) {
-  const std::uint8_t* code = &cons.choice[static_cast<std::size_t>(first) * sectors + s];
-  for (int b = 0; b < count; ++b) bt.current[b] = code[static_cast<std::size_t>(b) * sectors];
-  for (int b = count; b < kBatch; ++b) bt.current[b] = 0;
-}
-void store_choices(Consumers& cons, int sectors, int s, std::uint32_t first, int count, Batch& bt) {
-  std::uint8_t* code = &cons.choice[static_cast<std::size_t>(first) * sectors + s];
-  for (int b = 0; b < count; ++b) code[static_cast<std::size_t>(b) * sectors] = static_cast<std::uint8_t>(bt.chosen[b]);
-  for (int b = count; b < kBatch; ++b) bt.chosen[b] = -1;  // padding lanes count for no option
 }
 
 }  // namespace
@@ -552,17 +673,7 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
           bt.theta_consent[b] = bt.theta[b] * bt.consent[b];
           bt.activity_consent[b] = bt.activity[b] * bt.consent[b];
         }
-        for (int s = 0; s < sectors; ++s) {
-          const auto& sp = k.sectors[static_cast<std::size_t>(s)];
-          if (k.peers)
-            sector_weights<true>(k, sp, count, bt);
-          else
-            sector_weights<false>(k, sp, count, bt);
-          load_choices(cons, sectors, s, first, count, bt);
-          choose(k, sp, s, bt);
-          store_choices(cons, sectors, s, first, count, bt);
-          tally_sector(sp, s, bt);
-        }
+        decide_batch_any(m, k, cons, first, count, bt);
       }
       fold_chunk(m, tl, bt, t);
     }

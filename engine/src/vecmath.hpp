@@ -8,30 +8,173 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace policysim {
 
-// Eight lanes as one value (GCC and Clang vector extensions): used where lanes are taken a
-// vector at a time, so that a group with nothing to do can be skipped. On targets without
-// 32-byte vectors the compiler splits them; the arithmetic per lane is the same.
+// Lanes as one value (GCC and Clang vector extensions), so that a group of consumers with
+// nothing to do can be skipped. Wide<V> is two values of V side by side with the same
+// operators. F8/I8/U8 hold eight lanes: one 32-byte register on AVX2, otherwise two 16-byte
+// ones. The consumer pass computes on sixteen lanes (F16) at once, which gives the processor
+// independent chains to interleave (its exponentials and logarithms are long dependent
+// sequences). The arithmetic per lane is the same whatever the split.
+using F4 = float __attribute__((vector_size(16)));
+using I4 = std::int32_t __attribute__((vector_size(16)));
+using U4 = std::uint32_t __attribute__((vector_size(16)));
+using D4 = double __attribute__((vector_size(32)));
+
+template <class V>
+struct Wide {
+  V lo, hi;
+};
+template <class T>
+struct IsWide : std::false_type {};
+template <class V>
+struct IsWide<Wide<V>> : std::true_type {};
+
+#if defined(__AVX2__)
 using F8 = float __attribute__((vector_size(32)));
 using I8 = std::int32_t __attribute__((vector_size(32)));
 using U8 = std::uint32_t __attribute__((vector_size(32)));
+#else
+using F8 = Wide<F4>;
+using I8 = Wide<I4>;
+using U8 = Wide<U4>;
+#endif
+using F16 = Wide<F8>;
+using I16 = Wide<I8>;
+using U16 = Wide<U8>;
+
+template <class T>
+inline constexpr bool kScalar = std::is_arithmetic_v<T>;
+
+#define POLICYSIM_WIDE_OPERATOR(op)                                 \
+  template <class V>                                                \
+  inline auto operator op(Wide<V> a, Wide<V> b) {                   \
+    return Wide<decltype(a.lo op b.lo)>{a.lo op b.lo, a.hi op b.hi}; \
+  }                                                                 \
+  template <class V, class S>                                       \
+    requires kScalar<S>                                             \
+  inline auto operator op(Wide<V> a, S b) {                         \
+    return Wide<decltype(a.lo op b)>{a.lo op b, a.hi op b};         \
+  }                                                                 \
+  template <class V, class S>                                       \
+    requires kScalar<S>                                             \
+  inline auto operator op(S a, Wide<V> b) {                         \
+    return Wide<decltype(a op b.lo)>{a op b.lo, a op b.hi};         \
+  }
+POLICYSIM_WIDE_OPERATOR(+)
+POLICYSIM_WIDE_OPERATOR(-)
+POLICYSIM_WIDE_OPERATOR(*)
+POLICYSIM_WIDE_OPERATOR(/)
+POLICYSIM_WIDE_OPERATOR(&)
+POLICYSIM_WIDE_OPERATOR(|)
+POLICYSIM_WIDE_OPERATOR(<<)
+POLICYSIM_WIDE_OPERATOR(>>)
+POLICYSIM_WIDE_OPERATOR(<)
+POLICYSIM_WIDE_OPERATOR(<=)
+POLICYSIM_WIDE_OPERATOR(>)
+POLICYSIM_WIDE_OPERATOR(==)
+POLICYSIM_WIDE_OPERATOR(!=)
+#undef POLICYSIM_WIDE_OPERATOR
 template <class V, class T>
-inline V load8(const T* p) {
-  V v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+inline Wide<V>& operator+=(Wide<V>& a, T b) {
+  return a = a + b;
 }
 template <class V, class T>
-inline void store8(T* p, V v) {
-  std::memcpy(p, &v, sizeof v);
+inline Wide<V>& operator-=(Wide<V>& a, T b) {
+  return a = a - b;
+}
+template <class V, class T>
+inline Wide<V>& operator*=(Wide<V>& a, T b) {
+  return a = a * b;
+}
+
+// One half of a Wide, or a scalar as it is.
+template <class T>
+inline auto half(const T& x, bool high) {
+  if constexpr (IsWide<T>::value)
+    return high ? x.hi : x.lo;
+  else
+    return x;
+}
+// mask ? a : b per lane; a comparison's true lane is all ones. a and b may be scalars.
+template <class M, class A, class B>
+inline auto select(M mask, A a, B b) {
+  if constexpr (IsWide<M>::value) {
+    using V = decltype(select(mask.lo, half(a, false), half(b, false)));
+    return Wide<V>{select(mask.lo, half(a, false), half(b, false)), select(mask.hi, half(a, true), half(b, true))};
+  } else {
+    return mask ? a : b;
+  }
+}
+
+// Loads and stores of whole vectors from and to arrays of lanes (a Wide one half at a time).
+template <class V, class T>
+inline V load(const T* p) {
+  if constexpr (IsWide<V>::value) {
+    using H = decltype(V::lo);
+    return V{load<H>(p), load<H>(reinterpret_cast<const char*>(p) + sizeof(H))};
+  } else {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+}
+template <class V, class T>
+inline void store(T* p, V v) {
+  if constexpr (IsWide<V>::value) {
+    store(p, v.lo);
+    store(reinterpret_cast<char*>(p) + sizeof v.lo, v.hi);
+  } else {
+    std::memcpy(p, &v, sizeof v);
+  }
+}
+// The same lanes seen as another type of the same layout.
+template <class To, class From>
+inline To reinterpret(From v) {
+  if constexpr (IsWide<From>::value)
+    return To{reinterpret<decltype(To::lo)>(v.lo), reinterpret<decltype(To::hi)>(v.hi)};
+  else
+    return std::bit_cast<To>(v);
+}
+// Integer lanes converted to float.
+template <class F, class I>
+inline F to_float(I n) {
+  if constexpr (IsWide<I>::value)
+    return F{to_float<decltype(F::lo)>(n.lo), to_float<decltype(F::hi)>(n.hi)};
+  else if constexpr (kScalar<I>)
+    return static_cast<F>(n);
+  else
+    return __builtin_convertvector(n, F);
 }
 // True if any lane of a comparison mask is set.
-inline bool any8(I8 mask) {
-  std::uint64_t w[4];
-  std::memcpy(w, &mask, sizeof w);
-  return (w[0] | w[1] | w[2] | w[3]) != 0;
+template <class V>
+inline bool any(V mask) {
+  if constexpr (IsWide<V>::value) {
+    return any(mask.lo | mask.hi);
+  } else {
+    std::uint64_t w[sizeof(V) / 8];
+    std::memcpy(w, &mask, sizeof w);
+    std::uint64_t all = 0;
+    for (auto x : w) all |= x;
+    return all != 0;
+  }
+}
+// sum[i] += v[i] in double, for every lane of v.
+template <class V>
+inline void add_to(double* sum, V v) {
+  if constexpr (IsWide<V>::value) {
+    add_to(sum, v.lo);
+    add_to(sum + sizeof v.lo / sizeof(float), v.hi);
+  } else {
+    static_assert(sizeof v % sizeof(F4) == 0, "whole groups of four lanes");
+    for (std::size_t q = 0; q < sizeof v / sizeof(F4); ++q) {
+      F4 four;
+      std::memcpy(&four, reinterpret_cast<const char*>(&v) + q * sizeof four, sizeof four);
+      store(sum + 4 * q, load<D4>(sum + 4 * q) + __builtin_convertvector(four, D4));
+    }
+  }
 }
 
 template <class F>
@@ -39,20 +182,20 @@ struct IntOf {
   using type = std::int32_t;
 };
 template <>
-struct IntOf<F8> {
-  using type = I8;
+struct IntOf<F16> {
+  using type = I16;
 };
 
 // 2^t, t clamped to [-126, 126]; relative error below 2e-7. t = n + f with n the nearest
 // integer, found by the 1.5 * 2^23 trick (the sum's low mantissa bits are n), and 2^f on
 // [-1/2, 1/2] by a degree-5 polynomial fitted for least maximum relative error. The consumer
 // pass works in log2 units, so the scaling by 1/ln 2 is folded into its per-step constants.
-// F is float or F8.
+// F is float or F16.
 template <class F>
 inline F exp2_approx(F t) {
   using I = typename IntOf<F>::type;
-  t = t < 126.0f ? t : 126.0f;
-  t = t > -126.0f ? t : -126.0f;
+  t = select(t < 126.0f, t, 126.0f);
+  t = select(t > -126.0f, t, -126.0f);
   constexpr float kRound = 12582912.0f;
   const F r = t + kRound;
   const F f = t - (r - kRound);
@@ -61,25 +204,26 @@ inline F exp2_approx(F t) {
   p = p * f + 2.4022242e-1f;
   p = p * f + 6.9314698e-1f;
   p = p * f + 1.0f;
-  const I n = std::bit_cast<I>(r) - std::bit_cast<std::int32_t>(kRound);
-  return p * std::bit_cast<F>((n + 127) << 23);
+  const I n = reinterpret<I>(r) - std::bit_cast<std::int32_t>(kRound);
+  return p * reinterpret<F>((n + 127) << 23);
 }
 
 inline constexpr float kLog2e = 1.44269504088896341f;
 inline constexpr float kLn2 = 0.693147180559945309f;
 
-// ln x for finite x > 0 (normal floats).
-inline float log_approx(float x) {
-  const auto bits = std::bit_cast<std::int32_t>(x);
-  float e = static_cast<float>(((bits >> 23) & 0xff) - 126);
-  float m = std::bit_cast<float>((bits & 0x007fffff) | 0x3f000000);  // m in [0.5, 1)
+// ln x for finite x > 0 (normal floats); F is float or F16.
+template <class F>
+inline F log_approx(F x) {
+  using I = typename IntOf<F>::type;
+  const auto bits = reinterpret<I>(x);
+  F e = to_float<F>(((bits >> 23) & 0xff) - 126);
+  F m = reinterpret<F>((bits & 0x007fffff) | 0x3f000000);  // m in [0.5, 1)
   // fold m into [sqrt(1/2), sqrt(2)) and take f = m - 1
-  const bool low = m < 0.707106781186547524f;
-  e = low ? e - 1.0f : e;
-  const float f = low ? (m + m - 1.0f) : (m - 1.0f);
-  const float z = f * f;
-  float p = 7.0376836292e-2f;
-  p = p * f - 1.1514610310e-1f;
+  const auto low = m < 0.707106781186547524f;
+  e = select(low, e - 1.0f, e);
+  const F f = select(low, m + m - 1.0f, m - 1.0f);
+  const F z = f * f;
+  F p = f * 7.0376836292e-2f - 1.1514610310e-1f;
   p = p * f + 1.1676998740e-1f;
   p = p * f - 1.2420140846e-1f;
   p = p * f + 1.4249322787e-1f;
@@ -87,7 +231,7 @@ inline float log_approx(float x) {
   p = p * f + 2.0000714765e-1f;
   p = p * f - 2.4999993993e-1f;
   p = p * f + 3.3333331174e-1f;
-  float y = f * z * p;
+  F y = f * z * p;
   y = y + e * -2.12194440e-4f;
   y = y - 0.5f * z;
   return f + y + e * 0.693359375f;
