@@ -68,9 +68,9 @@ struct Revision {
 struct Batch;
 struct PassConstants;
 struct SectorPlan;
-// One sector's decisions for a group of kGroup consumers: their current codes in, the chosen
-// ones out (-1 for lanes past the batch's last consumer).
-using SectorKernel = I16 (*)(const PassConstants&, const SectorPlan&, int s, Batch&, int g, I16 current);
+// One sector's decisions for a group of kGroup consumers: code[] holds their current codes,
+// replaced by the chosen ones (-1 for lanes past the batch's last consumer).
+using SectorKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&, int g, std::int32_t* code);
 
 struct SectorPlan {
   struct Term {
@@ -103,6 +103,7 @@ struct PassConstants {
   Revision revise, consent_revise;
   ConsentRegime regime;
   bool peers, packed_peers, any_exposure, any_closed;
+  bool any_ported;  // whether data moves with switchers (portability above 0)
   std::uint32_t step, blocks;
   std::vector<SectorPlan> sectors;
 
@@ -125,6 +126,7 @@ struct PassConstants {
     const auto& opt = st.options;
     any_exposure = std::any_of(opt.exposes.begin(), opt.exposes.end(), [](auto e) { return e != 0; });
     any_closed = std::any_of(opt.open.begin(), opt.open.end(), [](auto o) { return o == 0; });
+    any_ported = std::any_of(opt.port_per_activity.begin(), opt.port_per_activity.end(), [](auto x) { return x != 0.0f; });
     step = static_cast<std::uint32_t>(st.step);
     blocks = (1 + static_cast<std::uint32_t>(m.sectors) + 3) / 4;  // lane 0 consent, lane 1 + s sector s
     const double max_peer = peers ? std::max(0.0, p.consumers.peer_weight) : 0.0;
@@ -331,13 +333,14 @@ float rescale_lane(const SectorPlan& sp, bool peers, const Batch& bt, int b, flo
 // or below it; the last open option absorbs rounding at the top end. The tallies add the
 // sector's surplus, users, data, consented data, ported data and privacy harm to the lane sums.
 template <int O, bool kPeers>
-I16 decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int g, I16 current) {
+void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int g, std::int32_t* code) {
   constexpr int kCap = O > 0 ? O : 256;
   const int options = O > 0 ? O : sp.options;
   const auto at = [&](int j) { return static_cast<std::size_t>(sp.o0 + j) * kBatch + static_cast<std::size_t>(g); };
   const SectorPlan::Term* term = sp.term.data();
   const F16 zero = F16{}, theta = load<F16>(&bt.theta[g]), theta_c = load<F16>(&bt.theta_consent[g]);
   const F16 valid = load<F16>(&bt.valid[g]);
+  const I16 current = load<I16>(code);
   F16 w[kCap];
   w[0] = zero + sp.w_outside;
   F16 total = w[0];
@@ -396,7 +399,8 @@ I16 decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt
   const auto finite = cs - cs == 0.0f;  // false for inf and nan
   double* cs_sum = &bt.sector_cs[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(g)];
   add_to(cs_sum, select(finite, valid * cs, zero));
-  add_to(&bt.nonfinite[g], select(finite, zero, valid));
+  if (!all_true(finite)) [[unlikely]]
+    add_to(&bt.nonfinite[g], select(finite, zero, valid));
   // the activity a switcher from another service brings (an arrival from outside has no
   // history), and the risk of each consumer's pick for the harm theta (r0 + c d)
   const F16 act = load<F16>(&bt.activity[g]), act_consent = load<F16>(&bt.activity_consent[g]);
@@ -409,13 +413,13 @@ I16 decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt
     store(&bt.users[at(j)], load<I16>(&bt.users[at(j)]) - on);  // a true comparison is -1
     store(&bt.activity_sum[at(j)], load<F16>(&bt.activity_sum[at(j)]) + select(on, act, zero));
     store(&bt.consented_sum[at(j)], load<F16>(&bt.consented_sum[at(j)]) + select(on, act_consent, zero));
-    store(&bt.ported_sum[at(j)], load<F16>(&bt.ported_sum[at(j)]) + select(on, brings, zero));
+    if (k.any_ported) store(&bt.ported_sum[at(j)], load<F16>(&bt.ported_sum[at(j)]) + select(on, brings, zero));
     r0 = select(on, term[j].r0, r0);
     d = select(on, term[j].d, d);
   }
   const F16 harm = theta * r0 + theta_c * d;
   add_to(&bt.harm_sum[g], harm);
-  return chosen;
+  store(code, chosen);
 }
 
 SectorKernel sector_kernel(int options, bool peers) {
@@ -526,8 +530,7 @@ void decide_batch(const Model& m, const PassConstants& k, Consumers& cons, std::
   for (int g = 0; g < count; g += kGroup)
     for (int s = 0; s < sectors; ++s) {
       const auto& sp = k.sectors[static_cast<std::size_t>(s)];
-      std::int32_t* row = &codes[s * kBatch + g];
-      store(row, sp.decide(k, sp, s, bt, g, load<I16>(row)));
+      sp.decide(k, sp, s, bt, g, &codes[s * kBatch + g]);
     }
   pack_codes<S>(codes, sectors, count, code);
 }

@@ -10,6 +10,10 @@
 #include <cstring>
 #include <type_traits>
 
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
+
 namespace policysim {
 
 // Lanes as one value (GCC and Clang vector extensions), so that a group of consumers with
@@ -109,6 +113,40 @@ inline auto select(M mask, A a, B b) {
   }
 }
 
+// a < b ? a : b and a > b ? a : b per lane (so b where a lane is nan); one instruction on x86.
+template <class V, class S>
+inline V min_of(V a, S b) {
+  if constexpr (IsWide<V>::value) {
+    return V{min_of(a.lo, b), min_of(a.hi, b)};
+  } else if constexpr (kScalar<V>) {
+    return a < b ? a : b;
+  } else {
+#if defined(__AVX__)
+    if constexpr (sizeof(V) == 32) return _mm256_min_ps(a, V{} + b);
+#endif
+#if defined(__SSE__)
+    if constexpr (sizeof(V) == 16) return _mm_min_ps(a, V{} + b);
+#endif
+    return a < b ? a : V{} + b;
+  }
+}
+template <class V, class S>
+inline V max_of(V a, S b) {
+  if constexpr (IsWide<V>::value) {
+    return V{max_of(a.lo, b), max_of(a.hi, b)};
+  } else if constexpr (kScalar<V>) {
+    return a > b ? a : b;
+  } else {
+#if defined(__AVX__)
+    if constexpr (sizeof(V) == 32) return _mm256_max_ps(a, V{} + b);
+#endif
+#if defined(__SSE__)
+    if constexpr (sizeof(V) == 16) return _mm_max_ps(a, V{} + b);
+#endif
+    return a > b ? a : V{} + b;
+  }
+}
+
 // Loads and stores of whole vectors from and to arrays of lanes (a Wide one half at a time).
 template <class V, class T>
 inline V load(const T* p) {
@@ -161,6 +199,19 @@ inline bool any(V mask) {
     return all != 0;
   }
 }
+// True if every lane of a comparison mask is set.
+template <class V>
+inline bool all_true(V mask) {
+  if constexpr (IsWide<V>::value) {
+    return all_true(mask.lo & mask.hi);
+  } else {
+    std::uint64_t w[sizeof(V) / 8];
+    std::memcpy(w, &mask, sizeof w);
+    std::uint64_t all = ~std::uint64_t{0};
+    for (auto x : w) all &= x;
+    return all == ~std::uint64_t{0};
+  }
+}
 // sum[i] += v[i] in double, for every lane of v.
 template <class V>
 inline void add_to(double* sum, V v) {
@@ -194,8 +245,7 @@ struct IntOf<F16> {
 template <class F>
 inline F exp2_approx(F t) {
   using I = typename IntOf<F>::type;
-  t = select(t < 126.0f, t, 126.0f);
-  t = select(t > -126.0f, t, -126.0f);
+  t = max_of(min_of(t, 126.0f), -126.0f);
   constexpr float kRound = 12582912.0f;
   const F r = t + kRound;
   const F f = t - (r - kRound);
