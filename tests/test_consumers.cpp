@@ -484,6 +484,40 @@ TEST_CASE("consumers: surplus is the logsum of utilities over alpha, without the
   POLICYSIM_CHECK_NEAR(st.totals.sector_cs[0], st.totals.cs, 1e-9 * std::abs(st.totals.cs));
 }
 
+TEST_CASE("consumers: surplus over consumers of every size of total matches the logsums recomputed in double") {
+  // With the outside option far behind, privacy sensitivities from 0 to 800 spread the totals
+  // over some 115 binades, down past the rescale at 2^-100; about half the consumers consent. The pass keeps the surplus as
+  // products of mantissas and sums of exponents: an exponent lost or counted twice is off by
+  // ln 2 per consumer.
+  const Model m = market_model({{"consumers.privacy_sensitivity", "{ dist = \"uniform\", low = 0.0, high = 800.0 }"},
+                                {"consumers.count", "30011"},
+                                {"sector.ecommerce.outside_utility", "-100.0"},
+                                {"consumers.price_sensitivity", "2.0"},
+                                {"regulator.consent", "opt_out"},
+                                {"consumers.consent_revision_rate", "0.5"},
+                                {"jv.enabled", "true"},
+                                {"jv.members", "{ A = 0.1 }"},
+                                {"regulator.sharing_mandate", "1.0"}});
+  const State st = run_steps(m, 1);
+  const auto& opt = st.options;
+  double expected = 0;
+  for (std::uint32_t i = 0; i < m.consumers; ++i) {
+    const double theta = st.consumers.privacy[i], c = st.consumers.consent[i];
+    std::vector<double> u;
+    for (int o = m.option_offset[0]; o < m.option_offset[1]; ++o) {
+      if (!opt.open[o]) continue;
+      const double risk = o == m.option_offset[0] ? 0.0 : opt.risk[2 * o] + c * (opt.risk[2 * o + 1] - opt.risk[2 * o]);
+      u.push_back(static_cast<double>(opt.base[o]) - theta * risk);
+    }
+    const double top = *std::max_element(u.begin(), u.end());
+    double total = 0;
+    for (double x : u) total += std::exp(x - top);
+    expected += (top + std::log(total)) / 2.0;
+  }
+  CHECK(st.totals.nonfinite == 0);
+  POLICYSIM_CHECK_NEAR(st.totals.cs, expected, 1e-6 * std::abs(expected));
+}
+
 TEST_CASE("consumers: a consumer whose every weight underflows gets the exact logsum and logit choice") {
   // theta = 1000 puts both services 100 and 300 below the best base utility, and the outside
   // option 100.5 below it: every weight relative to the sector's shift is below 2^-100.

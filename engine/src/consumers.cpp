@@ -1,16 +1,18 @@
 // The consumer pass works on batches of kBatch consecutive consumers in structure-of-arrays
-// scratch. Every step of a consumer's decision is a loop over the batch that the compiler
-// vectorises: trust and consent, utilities and their exponentials, the logsum, the inverse-CDF
-// draw of a reviser (as a count of cumulative weights below the target) and the per-option
-// sums. Only loading and storing the per-sector choice codes, and peer counting, run per
-// consumer. Chunks of kChunk consumers are whole batches, so a consumer's arithmetic does not
-// depend on which thread runs it.
+// scratch. Per batch: the Philox lanes of all its consumers, trust and consent, peer counts;
+// then, for each group of kGroup consumers and each sector, one kernel takes the utilities,
+// their exponentials, the surplus, a reviser's inverse-CDF pick (as a count of cumulative
+// weights below the target) and the per-option sums, with the weights in registers
+// throughout. The kernel is a template on the sector's number of options. Chunks of kChunk
+// consumers are whole batches, so a consumer's arithmetic does not depend on which thread
+// runs it.
 //
 // Exponentials are taken of u - shift, with shift the sector's largest open base utility plus
 // the largest possible peer term: the privacy term is never negative, so every exponent is at
 // most 0 and no per-consumer maximum is needed. The outside option's weight is the same for
 // every consumer. A consumer whose weights all fall below 2^-100 (a very large privacy cost)
-// is recomputed with its own maximum.
+// is recomputed with its own maximum. The surplus is summed as products of the totals'
+// mantissas and sums of their exponents, with one logarithm per lane and chunk.
 #include "consumers.hpp"
 
 #include <algorithm>
@@ -156,14 +158,16 @@ struct PassConstants {
   }
 };
 
-// Per-thread scratch for one batch; option rows are [options][kBatch]. Sums over a chunk are kept per lane (so the adds vectorise) and
-// folded in lane order at the end of the chunk: per-option tallies in float or int (at most
-// kChunk/kBatch = 256 terms a lane), the rest in double.
+// Per-thread scratch for one batch; option rows are [options][kBatch]. Sums over a chunk are
+// kept per lane (so the adds vectorise) and folded in lane order at the end of the chunk:
+// per-option tallies in float or int (at most kChunk/kBatch = 256 terms a lane), the rest in
+// double. The surplus is kept as a product: see fold_chunk.
 struct Batch {
   explicit Batch(const Model& m, std::uint32_t blocks)
       : lanes(blocks), codes(rows(m.sectors)), peer(rows(m.options)), users(rows(m.options)),
         activity_sum(rows(m.options)), consented_sum(rows(m.options)), ported_sum(rows(m.options)),
-        sector_cs(rows(m.sectors)) {}
+        cs_mantissa(rows(m.sectors), 1.0f), cs_exponent(rows(m.sectors)), cs_extra(static_cast<std::size_t>(m.sectors)),
+        cs_excluded(static_cast<std::size_t>(m.sectors)) {}
   static std::size_t rows(int n) { return static_cast<std::size_t>(n) * kBatch; }
   struct Block {
     std::uint32_t lane[4][kBatch];
@@ -177,11 +181,16 @@ struct Batch {
   // chunk sums per lane
   std::vector<std::int32_t> users;                                  // [options][kBatch]
   std::vector<float> activity_sum, consented_sum, ported_sum;       // [options][kBatch]
-  std::vector<double> sector_cs;                                    // [sectors][kBatch]
-  alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {}, nonfinite[kBatch] = {};
+  // per sector and lane, the product of the totals of the chunk's consumers as a mantissa in
+  // [1, 2) and a power of two; per sector, the logsums' shifts back from a rescale and how
+  // many consumers had a non-finite total
+  std::vector<float> cs_mantissa;                                   // [sectors][kBatch]
+  std::vector<std::int32_t> cs_exponent;                            // [sectors][kBatch]
+  std::vector<double> cs_extra, cs_excluded;                        // [sectors]
+  alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {};
 };
 
-// Where most consumers do not revise, lanes are taken eight (one F16) at a time and a group
+// Lanes are taken sixteen (one F16) at a time; where most consumers do not revise, a group
 // without a reviser skips the draw. Skipping changes no result.
 constexpr int kGroup = 16;
 static_assert(kBatch % kGroup == 0, "batches are whole groups");
@@ -336,7 +345,15 @@ template <int O, bool kPeers>
 void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int g, std::int32_t* code) {
   constexpr int kCap = O > 0 ? O : 256;
   const int options = O > 0 ? O : sp.options;
-  const auto at = [&](int j) { return static_cast<std::size_t>(sp.o0 + j) * kBatch + static_cast<std::size_t>(g); };
+  // rows of the sector's options at this group, held in locals so that stores through them
+  // are known not to move them
+  const auto first_row = static_cast<std::size_t>(sp.o0) * kBatch + static_cast<std::size_t>(g);
+  std::int32_t* const users = bt.users.data() + first_row;
+  float* const activity_sum = bt.activity_sum.data() + first_row;
+  float* const consented_sum = bt.consented_sum.data() + first_row;
+  float* const ported_sum = bt.ported_sum.data() + first_row;
+  const float* const peer = bt.peer.data() + first_row;
+  const bool any_ported = k.any_ported;
   const SectorPlan::Term* term = sp.term.data();
   const F16 zero = F16{}, theta = load<F16>(&bt.theta[g]), theta_c = load<F16>(&bt.theta_consent[g]);
   const F16 valid = load<F16>(&bt.valid[g]);
@@ -351,30 +368,48 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
       continue;
     }
     F16 e = term[j].b2 - theta * term[j].r2 - theta_c * term[j].d2;
-    if constexpr (kPeers) e += load<F16>(&bt.peer_scale[g]) * load<F16>(&bt.peer[at(j)]);
+    if constexpr (kPeers) e += load<F16>(&bt.peer_scale[g]) * load<F16>(peer + j * kBatch);
     w[j] = exp2_approx(e);
     total += w[j];
   }
-  F16 extra = zero;
-  const I16 tiny = (total < kTiny) & (valid != 0.0f);
+  const I16 live = valid != 0.0f;
+  const I16 tiny = (total < kTiny) & live;
   if (any(tiny)) [[unlikely]] {
-    alignas(32) float wl[kCap * kGroup], tl[kGroup], el[kGroup];
+    alignas(32) float wl[kCap * kGroup], tl[kGroup];
     alignas(32) std::int32_t rescale[kGroup];
     store(rescale, tiny);
     for (int j = 0; j < options; ++j) store(&wl[j * kGroup], w[j]);
     store(tl, total);
-    store(el, extra);
     for (int i = 0; i < kGroup; ++i) {
       if (!rescale[i]) continue;
-      el[i] = rescale_lane(sp, kPeers, bt, g + i, wl, i) * kLn2;
+      bt.cs_extra[static_cast<std::size_t>(s)] += static_cast<double>(rescale_lane(sp, kPeers, bt, g + i, wl, i) * kLn2);
       tl[i] = wl[i];
       for (int j = 1; j < options; ++j) tl[i] += wl[j * kGroup + i];
     }
     for (int j = 0; j < options; ++j) w[j] = load<F16>(&wl[j * kGroup]);
     total = load<F16>(tl);
-    extra = load<F16>(el);
   }
-  const F16 cs = (sp.shift + extra + log_approx(total)) * k.inv_alpha;
+  // The surplus ln(total) (plus the shift, added when the chunk is folded) enters as the
+  // total's mantissa, multiplied into the lane's running product, and its exponent, added to
+  // the lane's sum; the product is brought back into [1, 2) each time. Totals of live lanes
+  // lie in [2^-100, 2^8]; a non-finite one is counted and left out.
+  {
+    constexpr std::int32_t kExponent = 0x7f800000, kMantissa = 0x007fffff, kOne = 0x3f800000;
+    I16 bits = reinterpret<I16>(total);
+    const I16 finite = (bits & kExponent) != kExponent;
+    if (!all_true(finite | (valid == 0.0f))) [[unlikely]] {
+      alignas(32) std::int32_t excluded[kGroup];
+      store(excluded, live & (finite == 0));
+      for (int i = 0; i < kGroup; ++i) bt.cs_excluded[static_cast<std::size_t>(s)] += excluded[i] != 0 ? 1.0 : 0.0;
+    }
+    bits = select(live & finite, bits, kOne);
+    float* const mantissa = &bt.cs_mantissa[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(g)];
+    std::int32_t* const exponent = &bt.cs_exponent[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(g)];
+    const F16 product = load<F16>(mantissa) * reinterpret<F16>((bits & kMantissa) | kOne);  // in [1, 4)
+    const I16 product_bits = reinterpret<I16>(product);
+    store(exponent, load<I16>(exponent) + ((bits >> 23) - 127) + ((product_bits >> 23) - 127));
+    store(mantissa, reinterpret<F16>((product_bits & kMantissa) | kOne));
+  }
 
   I16 chosen = current;
   const GroupLanes lanes(&bt.lanes[(1 + s) / 4].lane[(1 + s) % 4][g], k.revise);
@@ -396,11 +431,6 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   }
   chosen = select(valid != 0.0f, chosen, -1);  // lanes past the last consumer count for no option
 
-  const auto finite = cs - cs == 0.0f;  // false for inf and nan
-  double* cs_sum = &bt.sector_cs[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(g)];
-  add_to(cs_sum, select(finite, valid * cs, zero));
-  if (!all_true(finite)) [[unlikely]]
-    add_to(&bt.nonfinite[g], select(finite, zero, valid));
   // the activity a switcher from another service brings (an arrival from outside has no
   // history), and the risk of each consumer's pick for the harm theta (r0 + c d)
   const F16 act = load<F16>(&bt.activity[g]), act_consent = load<F16>(&bt.activity_consent[g]);
@@ -410,10 +440,11 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   for (int j = 1; j < options; ++j) {
     if (!term[j].open) continue;
     const I16 on = chosen == j;
-    store(&bt.users[at(j)], load<I16>(&bt.users[at(j)]) - on);  // a true comparison is -1
-    store(&bt.activity_sum[at(j)], load<F16>(&bt.activity_sum[at(j)]) + select(on, act, zero));
-    store(&bt.consented_sum[at(j)], load<F16>(&bt.consented_sum[at(j)]) + select(on, act_consent, zero));
-    if (k.any_ported) store(&bt.ported_sum[at(j)], load<F16>(&bt.ported_sum[at(j)]) + select(on, brings, zero));
+    const int row = j * kBatch;
+    store(users + row, load<I16>(users + row) - on);  // a true comparison is -1
+    store(activity_sum + row, load<F16>(activity_sum + row) + select(on, act, zero));
+    store(consented_sum + row, load<F16>(consented_sum + row) + select(on, act_consent, zero));
+    if (any_ported) store(ported_sum + row, load<F16>(ported_sum + row) + select(on, brings, zero));
     r0 = select(on, term[j].r0, r0);
     d = select(on, term[j].d, d);
   }
@@ -545,8 +576,11 @@ void decide_batch_any(const Model& m, const PassConstants& k, Consumers& cons, s
   }
 }
 
-// Writes the lane sums of a finished chunk into its partials, lanes in order, and clears them.
-void fold_chunk(const Model& m, const TallyLayout& tl, Batch& bt, double* t) {
+// Writes the lane sums of a finished chunk of `count` consumers into its partials, lanes in
+// order, and clears them. A sector's surplus is (shift n + extras + sum of ln(total)) / alpha
+// over its n consumers with a finite total, the sum of logarithms taken from the lanes'
+// products in double; if that is not finite, all n count as non-finite.
+void fold_chunk(const Model& m, const PassConstants& k, const TallyLayout& tl, std::uint32_t count, Batch& bt, double* t) {
   const auto fold = [](auto* lanes) {
     double total = 0;
     for (int b = 0; b < kBatch; ++b) total += lanes[b], lanes[b] = 0;
@@ -559,11 +593,27 @@ void fold_chunk(const Model& m, const TallyLayout& tl, Batch& bt, double* t) {
     t[tl.consented + o] = fold(&bt.consented_sum[row]);
     t[tl.ported + o] = fold(&bt.ported_sum[row]);
   }
-  for (int s = 0; s < m.sectors; ++s) t[tl.sector_cs + s] = fold(&bt.sector_cs[static_cast<std::size_t>(s) * kBatch]);
   t[tl.trust] = fold(bt.trust_sum);
   t[tl.consent] = fold(bt.consent_sum);
   t[tl.harm] = fold(bt.harm_sum);
-  t[tl.nonfinite] = fold(bt.nonfinite);
+  t[tl.nonfinite] = 0;
+  for (int s = 0; s < m.sectors; ++s) {
+    const auto row = static_cast<std::size_t>(s) * kBatch;
+    double logs = 0;
+    for (int b = 0; b < kBatch; ++b) {
+      logs += std::log(static_cast<double>(bt.cs_mantissa[row + b])) + std::numbers::ln2 * bt.cs_exponent[row + b];
+      bt.cs_mantissa[row + b] = 1.0f;
+      bt.cs_exponent[row + b] = 0;
+    }
+    auto& excluded = bt.cs_excluded[static_cast<std::size_t>(s)];
+    auto& extra = bt.cs_extra[static_cast<std::size_t>(s)];
+    const double n = count - excluded;
+    double cs = (static_cast<double>(k.sectors[static_cast<std::size_t>(s)].shift) * n + extra + logs) * k.inv_alpha;
+    t[tl.nonfinite] += excluded;
+    if (!std::isfinite(cs)) t[tl.nonfinite] += n, cs = 0;
+    t[tl.sector_cs + s] = cs;
+    excluded = extra = 0;
+  }
 }
 
 // Loads a batch's consumers into the scratch; lanes past the last consumer compute on zeros
@@ -678,7 +728,7 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
         }
         decide_batch_any(m, k, cons, first, count, bt);
       }
-      fold_chunk(m, tl, bt, t);
+      fold_chunk(m, k, tl, chunk_last - chunk_first, bt, t);
     }
   }
 

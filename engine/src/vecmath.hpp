@@ -1,8 +1,8 @@
-// 2^x and ln x for the consumer pass, in plain float arithmetic that the compiler vectorises
-// across a batch of consumers. Written out (relative error below 2e-7; the log is Cephes'
-// single-precision polynomial) rather than taken from a vector library because the engine builds with
-// -ffp-contract=off and these use no fused operations: every lane computes the same IEEE
-// operations on SSE2, AVX2 or FMA machines, so results do not depend on the build's target.
+// Vectors of lanes and 2^x for the consumer pass, in plain float arithmetic. 2^x is written
+// out (relative error below 2e-7) rather than taken from a vector library because the engine
+// builds with -ffp-contract=off and it uses no fused operations: every lane computes the same
+// IEEE operations on SSE2, AVX2 or FMA machines, so results do not depend on the build's
+// target.
 #pragma once
 
 #include <bit>
@@ -260,31 +260,5 @@ inline F exp2_approx(F t) {
 
 inline constexpr float kLog2e = 1.44269504088896341f;
 inline constexpr float kLn2 = 0.693147180559945309f;
-
-// ln x for finite x > 0 (normal floats); F is float or F16.
-template <class F>
-inline F log_approx(F x) {
-  using I = typename IntOf<F>::type;
-  const auto bits = reinterpret<I>(x);
-  F e = to_float<F>(((bits >> 23) & 0xff) - 126);
-  F m = reinterpret<F>((bits & 0x007fffff) | 0x3f000000);  // m in [0.5, 1)
-  // fold m into [sqrt(1/2), sqrt(2)) and take f = m - 1
-  const auto low = m < 0.707106781186547524f;
-  e = select(low, e - 1.0f, e);
-  const F f = select(low, m + m - 1.0f, m - 1.0f);
-  const F z = f * f;
-  F p = f * 7.0376836292e-2f - 1.1514610310e-1f;
-  p = p * f + 1.1676998740e-1f;
-  p = p * f - 1.2420140846e-1f;
-  p = p * f + 1.4249322787e-1f;
-  p = p * f - 1.6668057665e-1f;
-  p = p * f + 2.0000714765e-1f;
-  p = p * f - 2.4999993993e-1f;
-  p = p * f + 3.3333331174e-1f;
-  F y = f * z * p;
-  y = y + e * -2.12194440e-4f;
-  y = y - 0.5f * z;
-  return f + y + e * 0.693359375f;
-}
 
 }  // namespace policysim
