@@ -5,7 +5,10 @@
 #include <cstdint>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <boost/math/distributions/beta.hpp>
 
 #include "consumers.hpp"
 #include "jv.hpp"
@@ -156,15 +159,37 @@ TEST_CASE("population: uniform distribution has mean (low+high)/2 and variance (
     check_moments(*x, 1.5, w * w / 12, std::pow(w, 4) / 80);
 }
 
+// Kolmogorov-Smirnov distance between the sample x and the distribution function cdf.
+template <class Cdf>
+double ks_distance(std::vector<float> x, Cdf cdf) {
+  std::sort(x.begin(), x.end());
+  const auto n = static_cast<double>(x.size());
+  double d = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double f = cdf(static_cast<double>(x[i]));
+    d = std::max({d, f - static_cast<double>(i) / n, static_cast<double>(i + 1) / n - f});
+  }
+  return d;
+}
+
 TEST_CASE("population: beta distribution with scale has mean scale*a/(a+b) and variance scale^2*ab/((a+b)^2(a+b+1))") {
-  const double a = 2.0, b = 5.0, c = 2.0;
-  const State st = population_with("{ dist = \"beta\", a = 2.0, b = 5.0, scale = 2.0 }");
-  const double mean = c * a / (a + b);
-  const double var = c * c * a * b / ((a + b) * (a + b) * (a + b + 1));
-  const double excess = 6 * ((a - b) * (a - b) * (a + b + 1) - a * b * (a + b + 2)) / (a * b * (a + b + 2) * (a + b + 3));
-  for (const auto* x : {&st.consumers.privacy, &st.consumers.activity}) {
-    check_moments(*x, mean, var, (excess + 3) * var * var);
-    CHECK(*std::max_element(x->begin(), x->end()) <= c);
+  // shapes above 1 (the default) and below 1 (the gamma sampler's boost by U^(1/shape))
+  for (const auto& [a, b] : {std::pair{2.0, 5.0}, std::pair{0.5, 0.8}}) {
+    CAPTURE(a);
+    CAPTURE(b);
+    const double c = 2.0;
+    const State st = population_with(fmt::format("{{ dist = \"beta\", a = {}, b = {}, scale = {} }}", a, b, c));
+    const double mean = c * a / (a + b);
+    const double var = c * c * a * b / ((a + b) * (a + b) * (a + b + 1));
+    const double excess = 6 * ((a - b) * (a - b) * (a + b + 1) - a * b * (a + b + 2)) / (a * b * (a + b + 2) * (a + b + 3));
+    const boost::math::beta_distribution<double> dist(a, b);
+    for (const auto* x : {&st.consumers.privacy, &st.consumers.activity}) {
+      check_moments(*x, mean, var, (excess + 3) * var * var);
+      CHECK(*std::max_element(x->begin(), x->end()) <= c);
+      // the 0.1% critical value of the Kolmogorov-Smirnov distance is 1.95/sqrt(n)
+      const double d = ks_distance(*x, [&](double v) { return boost::math::cdf(dist, std::clamp(v / c, 0.0, 1.0)); });
+      CHECK(d < 1.95 / std::sqrt(static_cast<double>(x->size())));
+    }
   }
 }
 

@@ -122,17 +122,21 @@ inline std::uint64_t threshold(double p) {
 }
 
 // A uniform random bit generator over one (stream, step, id): successive blocks of the
-// counter, four lanes each. Lets Boost.Random's distributions draw counter-based numbers.
+// counter, four lanes each. Lets Boost.Random's distributions draw counter-based numbers. The
+// first blocks may come already drawn (`ahead`, e.g. by draw_batch for several ids at once);
+// the rest are drawn as they are needed. Either way the numbers are the same.
 class CounterEngine {
  public:
   using result_type = std::uint32_t;
-  CounterEngine(const RngKey& key, Stream stream, std::uint32_t step, std::uint32_t id)
-      : key_(key), stream_(stream), step_(step), id_(id) {}
+  CounterEngine(const RngKey& key, Stream stream, std::uint32_t step, std::uint32_t id, const Lanes* ahead = nullptr,
+                std::uint32_t ahead_blocks = 0)
+      : key_(key), stream_(stream), step_(step), id_(id), ahead_(ahead), ahead_blocks_(ahead_blocks) {}
   static constexpr result_type min() { return 0; }
   static constexpr result_type max() { return std::numeric_limits<result_type>::max(); }
   result_type operator()() {
     if (lane_ == 4) {
-      lanes_ = draw(key_, stream_, step_, id_, block_++);
+      lanes_ = block_ < ahead_blocks_ ? ahead_[block_] : draw(key_, stream_, step_, id_, block_);
+      ++block_;
       lane_ = 0;
     }
     return lanes_[lane_++];
@@ -142,6 +146,8 @@ class CounterEngine {
   RngKey key_;
   Stream stream_;
   std::uint32_t step_, id_;
+  const Lanes* ahead_;
+  std::uint32_t ahead_blocks_;
   std::uint32_t block_ = 0;
   Lanes lanes_{};
   int lane_ = 4;
