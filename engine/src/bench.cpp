@@ -25,7 +25,8 @@ double bytes(const std::vector<T>& v) {
 double state_bytes(const State& st) {
   const auto& c = st.consumers;
   return bytes(c.privacy) + bytes(c.activity) + bytes(c.trust) + bytes(c.consent) + bytes(c.choice) +
-         bytes(c.previous) + bytes(st.network.offsets) + bytes(st.network.neighbours) + bytes(st.partials);
+         bytes(c.previous) + bytes(st.network.offsets) + bytes(st.network.neighbours) + bytes(st.partials) +
+         bytes(st.peer_words);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {

@@ -19,8 +19,8 @@ namespace {
 // The checkpoint writes, reads and compares State through this list and nothing else. A field
 // added to State or to one of its parts (state.hpp) must be added here, in any position, and
 // kCheckpointFormat raised by one; until then the test "checkpoint: the field list covers every
-// field of State" fails. Scratch is listed too (options, partials): it is small, and a restored
-// state is then equal to the saved one in every byte.
+// field of State" fails. Scratch is listed too (options, partials, peer_words), so that a restored
+// state is equal to the saved one in every byte.
 template <class S, class V>
 void for_each_state_field(S& st, V&& v) {
   v("step", st.step);
@@ -89,6 +89,7 @@ void for_each_state_field(S& st, V&& v) {
   v("options.data_per_activity", o.data_per_activity);
   v("options.port_per_activity", o.port_per_activity);
   v("partials", st.partials);
+  v("peer_words", st.peer_words);
 }
 
 template <class T>
@@ -277,6 +278,7 @@ void check_shapes(In& in, const Model& m, const RunPosition& pos, const State& s
   need(c.choice.size() == n * sectors, "consumers.choice");
   const bool network = m.scenario.network.kind != NetworkKind::kNone;
   need(c.previous.size() == (network ? n * sectors : 0), "consumers.previous");
+  need(st.peer_words.empty() || (network && st.peer_words.size() == n), "peer_words");
   for (std::size_t i = 0; i < c.choice.size(); ++i)
     if (c.choice[i] > m.sector_services[i % sectors].size()) need(false, "consumers.choice");
   const auto& g = st.network;

@@ -27,7 +27,7 @@ namespace policysim {
 
 // Raised whenever the layout above or the field list changes: a checkpoint of another format
 // is refused rather than misread.
-inline constexpr std::uint32_t kCheckpointFormat = 1;
+inline constexpr std::uint32_t kCheckpointFormat = 2;
 inline constexpr const char* kCheckpointName = "checkpoint.bin";
 
 // Where a run stands beyond the replication's State.

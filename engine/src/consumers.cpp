@@ -87,7 +87,33 @@ struct SectorPlan {
   SectorKernel decide = nullptr;
 };
 
-constexpr int kPackedSectors = 4;  // peer counts in registers up to this many sectors
+// Peer counts as fields of one 64-bit word per consumer: every service of every sector has a
+// field of `bits` bits, enough for the largest degree, floor(32 / bits) of them in each 32-bit
+// half (the outside option's count is not used). A consumer's word is the sum of its
+// neighbours' words, each the one-hot of last step's choices: one add per neighbour.
+struct PeerFields {
+  int bits = 0;                    // 0: the counts do not fit, the general count applies
+  std::vector<std::uint64_t> one;  // [options] the 1 of the option's field (0 for outside options)
+  std::vector<int> half, shift;    // [options] where the field is
+  PeerFields(const Model& m, bool applies, std::uint64_t max_degree) {
+    if (!applies) return;
+    int need = 1;
+    while (need <= 16 && (std::uint64_t{1} << need) <= max_degree) ++need;
+    if (need > 16 || m.services > 2 * (32 / need)) return;
+    bits = need;
+    const int per_half = 32 / bits;
+    one.assign(static_cast<std::size_t>(m.options), 0);
+    half.assign(static_cast<std::size_t>(m.options), 0);
+    shift.assign(static_cast<std::size_t>(m.options), 0);
+    int f = 0;
+    for (int s = 0; s < m.sectors; ++s)
+      for (int o = m.option_offset[s] + 1; o < m.option_offset[s + 1]; ++o, ++f) {
+        half[static_cast<std::size_t>(o)] = f / per_half;
+        shift[static_cast<std::size_t>(o)] = bits * (f % per_half);
+        one[static_cast<std::size_t>(o)] = std::uint64_t{1} << (32 * (f / per_half) + bits * (f % per_half));
+      }
+  }
+};
 bool g_general_peer_count = false;  // tests only
 SectorKernel sector_kernel(int options, bool peers);
 
@@ -99,18 +125,22 @@ std::uint64_t max_degree(const Network& net) {
   return top;
 }
 
+bool uses_peers(const Phase& ph, const State& st) { return !st.network.empty() && ph.params.consumers.peer_weight != 0.0; }
+
 // Everything the pass reads that is constant within the step.
 struct PassConstants {
   float inv_alpha, peer_weight2, switch_extra, trust_weight, consent_shift, rho_jv, trust_target, recovery, shock;
   Revision revise, consent_revise;
   ConsentRegime regime;
-  bool peers, packed_peers, any_exposure, any_closed;
+  bool peers, any_exposure, any_closed;
   bool any_ported;  // whether data moves with switchers (portability above 0)
   std::uint32_t step, blocks;
   std::vector<SectorPlan> sectors;
+  PeerFields fields;
 
   PassConstants(const Model& m, const Phase& ph, const State& st)
-      : revise(ph.params.consumers.revision_rate), consent_revise(ph.params.consumers.consent_revision_rate) {
+      : revise(ph.params.consumers.revision_rate), consent_revise(ph.params.consumers.consent_revision_rate),
+        fields(m, uses_peers(ph, st) && !g_general_peer_count, uses_peers(ph, st) ? max_degree(st.network) : 0) {
     const auto& p = ph.params;
     inv_alpha = static_cast<float>(1.0 / p.consumers.price_sensitivity);
     peer_weight2 = static_cast<float>(p.consumers.peer_weight * std::numbers::log2e);
@@ -122,9 +152,7 @@ struct PassConstants {
     trust_target = static_cast<float>(p.consumers.initial_trust);
     recovery = static_cast<float>(p.regulator.breach.trust_recovery);
     shock = static_cast<float>(p.regulator.breach.trust_shock);
-    peers = !st.network.empty() && p.consumers.peer_weight != 0.0;
-    packed_peers = peers && !g_general_peer_count && m.sectors <= kPackedSectors && max_degree(st.network) < 256;
-    for (int s = 0; s < m.sectors; ++s) packed_peers = packed_peers && m.option_offset[s + 1] - m.option_offset[s] <= 8;
+    peers = uses_peers(ph, st);
     const auto& opt = st.options;
     any_exposure = std::any_of(opt.exposes.begin(), opt.exposes.end(), [](auto e) { return e != 0; });
     any_closed = std::any_of(opt.open.begin(), opt.open.end(), [](auto o) { return o == 0; });
@@ -260,59 +288,78 @@ void count_peers(const Model& m, const PassConstants& k, const Network& net, con
   }
 }
 
-// The same counts for up to kPackedSectors sectors of at most 8 options and degrees below 256:
-// a sector's counts are 8-bit fields of one 64-bit register (option j in bits 8j..8j+7), so
-// counting is a shift and an add per neighbour and sector with no memory round trip, and the
-// fields are unpacked into peer[][] a vector at a time.
-
+// Every consumer's word (PeerFields) from the choices of the step before. S is the number of
+// sectors, or 0 for any number.
 template <int S>
-void count_peers_packed(const PassConstants& k, const Network& net, const Consumers& cons,
-                        std::uint32_t first, int count, Batch& bt) {
-  alignas(64) std::uint32_t low[S][kBatch] = {}, high[S][kBatch] = {};
-  const std::uint8_t* previous = cons.previous.data();
-  // The rewired links of a small-world network point anywhere: the neighbour rows of the batch
-  // kAhead batches on are requested now, so that their cache misses overlap with this work.
-  constexpr std::uint32_t kAhead = 1;
-  const auto nodes = static_cast<std::uint32_t>(net.offsets.size() - 1);
-  if (first + kAhead * kBatch < nodes) {
-    const auto from = net.offsets[first + kAhead * kBatch], to = net.offsets[std::min(nodes, first + (kAhead + 1) * kBatch)];
-    for (auto q = from; q < to; ++q) __builtin_prefetch(previous + static_cast<std::size_t>(net.neighbours[q]) * S);
+void build_peer_words(const Model& m, const PeerFields& f, const Consumers& cons, std::vector<std::uint64_t>& words) {
+  const int sectors = S > 0 ? S : m.sectors;
+  const auto n = static_cast<std::int64_t>(words.size());
+  const std::uint8_t* choice = cons.choice.data();
+  std::uint64_t* word = words.data();
+  const std::uint64_t* one = f.one.data();
+  const int* offset = m.option_offset.data();
+#pragma omp for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::uint8_t* code = choice + i * sectors;
+    std::uint64_t w = 0;
+    for (int s = 0; s < sectors; ++s) w += one[offset[s] + code[s]];
+    word[i] = w;
   }
-  for (int b = 0; b < kBatch; ++b) bt.peer_scale[b] = 0.0f;
-  for (int b = 0; b < count; ++b) {
-    const auto begin = net.offsets[first + b], end = net.offsets[first + b + 1];
-    std::uint64_t fields[S] = {};
-    for (auto q = begin; q < end; ++q) {
-      const std::uint8_t* theirs = previous + static_cast<std::size_t>(net.neighbours[q]) * S;
-      for (int s = 0; s < S; ++s) fields[s] += std::uint64_t{1} << (8 * theirs[s]);
-    }
-    for (int s = 0; s < S; ++s) {
-      low[s][b] = static_cast<std::uint32_t>(fields[s]);
-      high[s][b] = static_cast<std::uint32_t>(fields[s] >> 32);
-    }
-    if (begin != end) bt.peer_scale[b] = k.peer_weight2 / static_cast<float>(end - begin);
-  }
-  for (int s = 0; s < S; ++s) {
-    const auto& sp = k.sectors[static_cast<std::size_t>(s)];
-    for (int j = 0; j < sp.options; ++j) {
-      const std::uint32_t* __restrict field = j < 4 ? low[s] : high[s];
-      const int shift = 8 * (j % 4);
-      float* __restrict out = &bt.peer[static_cast<std::size_t>(sp.o0 + j) * kBatch];
-#pragma omp simd
-      for (int b = 0; b < kBatch; ++b) out[b] = static_cast<float>(static_cast<std::int32_t>((field[b] >> shift) & 0xffu));
-    }
+}
+void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& cons, std::vector<std::uint64_t>& words) {
+  switch (m.sectors) {
+    case 1: return build_peer_words<1>(m, f, cons, words);
+    case 2: return build_peer_words<2>(m, f, cons, words);
+    case 3: return build_peer_words<3>(m, f, cons, words);
+    case 4: return build_peer_words<4>(m, f, cons, words);
+    default: return build_peer_words<0>(m, f, cons, words);
   }
 }
 
-void count_peers_any(const Model& m, const PassConstants& k, const Network& net, const Consumers& cons,
-                     std::uint32_t first, int count, Batch& bt) {
-  if (!k.packed_peers) return count_peers(m, k, net, cons, first, count, bt);
-  switch (m.sectors) {
-    case 1: return count_peers_packed<1>(k, net, cons, first, count, bt);
-    case 2: return count_peers_packed<2>(k, net, cons, first, count, bt);
-    case 3: return count_peers_packed<3>(k, net, cons, first, count, bt);
-    default: return count_peers_packed<4>(k, net, cons, first, count, bt);
+// The same counts as count_peers from the words: a sum of words per consumer, then the fields
+// unpacked into peer[][] a vector at a time.
+void count_peers_words(const PassConstants& k, const Network& net, const std::vector<std::uint64_t>& words,
+                       std::uint32_t first, int count, Batch& bt) {
+  alignas(64) std::uint32_t sum[2][kBatch] = {};
+  const std::uint64_t* word = words.data();
+  const std::uint32_t* neighbours = net.neighbours.data();
+  const std::uint64_t* offsets = net.offsets.data();
+  // The rewired links of a small-world network point anywhere: the words of the next batch's
+  // neighbours are requested now, so that their cache misses overlap with this work.
+  const auto nodes = static_cast<std::uint32_t>(net.offsets.size() - 1);
+  if (first + kBatch < nodes) {
+    const auto from = offsets[first + kBatch], to = offsets[std::min(nodes, first + 2 * kBatch)];
+#pragma GCC unroll 4
+    for (auto q = from; q < to; ++q) __builtin_prefetch(word + neighbours[q]);
   }
+  for (int b = 0; b < kBatch; ++b) bt.peer_scale[b] = 0.0f;
+  for (int b = 0; b < count; ++b) {
+    const auto begin = offsets[first + b], end = offsets[first + b + 1];
+    // two sums, unrolled: a scalar add from memory per neighbour is cheaper than the
+    // compiler's vector version of this loop
+    std::uint64_t total = 0, other = 0;
+    auto q = begin;
+    for (; q + 2 <= end; q += 2) {
+      total += word[neighbours[q]];
+      other += word[neighbours[q + 1]];
+    }
+    if (q < end) total += word[neighbours[q]];
+    total += other;
+    sum[0][b] = static_cast<std::uint32_t>(total);
+    sum[1][b] = static_cast<std::uint32_t>(total >> 32);
+    if (begin != end) bt.peer_scale[b] = k.peer_weight2 / static_cast<float>(end - begin);
+  }
+  const auto& f = k.fields;
+  const std::uint32_t mask = (1u << f.bits) - 1;
+  for (const auto& sp : k.sectors)
+    for (int j = 1; j < sp.options; ++j) {
+      const auto o = static_cast<std::size_t>(sp.o0 + j);
+      const std::uint32_t* __restrict field = sum[f.half[o]];
+      const int shift = f.shift[o];
+      float* __restrict out = &bt.peer[o * kBatch];
+#pragma omp simd
+      for (int b = 0; b < kBatch; ++b) out[b] = static_cast<float>(static_cast<std::int32_t>((field[b] >> shift) & mask));
+    }
 }
 
 // Lane i of a group whose weights all underflowed: the same weights relative to its own
@@ -701,10 +748,16 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
   st.partials.assign(static_cast<std::size_t>(chunks) * tl.width, 0.0);
   const auto& opt = st.options;
   auto& cons = st.consumers;
-  if (!st.network.empty()) std::copy(cons.choice.begin(), cons.choice.end(), cons.previous.begin());
+  const bool words = k.peers && k.fields.bits > 0;
+  if (words) {
+    st.peer_words.resize(n);
+  } else if (!st.network.empty()) {
+    std::copy(cons.choice.begin(), cons.choice.end(), cons.previous.begin());
+  }
 
 #pragma omp parallel
   {
+    if (words) build_peer_words_any(m, k.fields, cons, st.peer_words);  // ends with a barrier
     Batch bt(m, k.blocks);
 #pragma omp for schedule(dynamic, 1)
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
@@ -717,7 +770,10 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
           draw_batch<kBatch>(st.key, Stream::kConsumer, k.step, first, block, bt.lanes[block].lane);
         load_batch(cons, first, count, bt);
         update_trust_and_consent(m, k, opt, cons, first, count, bt);
-        if (k.peers) count_peers_any(m, k, st.network, cons, first, count, bt);
+        if (words)
+          count_peers_words(k, st.network, st.peer_words, first, count, bt);
+        else if (k.peers)
+          count_peers(m, k, st.network, cons, first, count, bt);
         store_batch(cons, first, count, bt);
 #pragma omp simd
         for (int b = 0; b < kBatch; ++b) {

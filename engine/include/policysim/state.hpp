@@ -104,6 +104,8 @@ struct State {
   // scratch, sized once
   OptionTable options;
   std::vector<double> partials;  // [chunks * tally width] chunk sums of the consumer pass
+  std::vector<std::uint64_t> peer_words;  // [N] with a network: last step's choices of each
+                                          // consumer as peer-count fields (consumers.cpp)
 };
 
 // Consumers per reduction chunk: sums inside a chunk run in consumer order and chunks are
