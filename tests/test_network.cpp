@@ -117,6 +117,24 @@ TEST_CASE("network: watts_strogatz rewiring keeps the mean degree, is a valid CS
   POLICYSIM_CHECK_NEAR(far_edges, trials * p, 5.0 * std::sqrt(trials * p * (1 - p)));
 }
 
+TEST_CASE("network: watts_strogatz is the same graph as through the generic edge-list CSR") {
+  // small rings (where ring edges wrap onto a node twice), no rewiring, some and all
+  for (const std::uint32_t n : {7u, 12u, 1000u, 20011u})
+    for (const std::uint32_t half : {1u, 3u, 5u})
+      for (const double rewire : {0.0, 0.1, 1.0}) {
+        if (2 * half >= n) continue;
+        CAPTURE(n);
+        CAPTURE(half);
+        CAPTURE(rewire);
+        const RngKey key{17, 2};
+        const Network g = build_network(params(NetworkKind::kWattsStrogatz, 2 * half, rewire), n, key);
+        const Network h = watts_strogatz_from_edges(n, half, rewire, key);
+        CHECK(g.offsets == h.offsets);
+        CHECK(g.neighbours == h.neighbours);
+        CHECK(csr_violations(g) == 0);
+      }
+}
+
 TEST_CASE("network: barabasi_albert has n nodes, degree/2 edges per new node and a heavy tail") {
   const std::uint32_t n = 20000;
   const std::int64_t degree = 10;
