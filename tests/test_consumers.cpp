@@ -649,19 +649,39 @@ TEST_CASE("consumers: peer term applies to services only, not to the outside opt
   POLICYSIM_CHECK_NEAR(st.services.users[0], n * p, binomial_tol(n, p));
 }
 
-TEST_CASE("consumers: packed and general peer counting give the same run") {
-  const Model m = build_model(scenario_from(kPopulation, {{"consumers.revision_rate", "0.4"},
-                                                         {"consumers.peer_weight", "1.5"},
-                                                         {"network.kind", "watts_strogatz"},
-                                                         {"network.degree", "12"},
-                                                         {"network.rewire", "0.2"}}));
-  const State packed = run_steps(m, 6);
-  use_general_peer_count(true);
-  const State general = run_steps(m, 6);
-  use_general_peer_count(false);
-  CHECK(packed.consumers.choice == general.consumers.choice);
-  CHECK(packed.totals.cs == general.totals.cs);
-  CHECK(packed.services.users == general.services.users);
+// Three sectors of four services: twelve peer-count fields, filling both halves of the word.
+std::string twelve_services() {
+  std::string toml = "[scenario]\nname = \"twelve\"\nseed = 3\n[consumers]\ncount = 6000\nrevision_rate = 0.4\n"
+                     "peer_weight = 1.5\n[network]\nkind = \"watts_strogatz\"\ndegree = 10\nrewire = 0.3\n";
+  for (const char* sector : {"ecommerce", "payments", "delivery"}) toml += fmt::format("[[sector]]\nname = \"{}\"\n", sector);
+  for (int f = 0; f < 4; ++f) {
+    toml += fmt::format("[[firm]]\nname = \"F{}\"\n", f);
+    for (const char* sector : {"ecommerce", "payments", "delivery"})
+      toml += fmt::format("  [[firm.service]]\n  name = \"{}{}\"\n  sector = \"{}\"\n  base_quality = {}\n  initial_share = 0.2\n",
+                          sector, f, sector, 1.0 + 0.2 * f);
+  }
+  return toml;
+}
+
+TEST_CASE("consumers: peer counts in one word per consumer and the general count give the same run") {
+  const Model few = build_model(scenario_from(kPopulation, {{"consumers.revision_rate", "0.4"},
+                                                           {"consumers.peer_weight", "1.5"},
+                                                           {"network.kind", "watts_strogatz"},
+                                                           {"network.degree", "12"},
+                                                           {"network.rewire", "0.2"}}));
+  const Model many = build_model(scenario_from(twelve_services()));
+  for (const Model* m : {&few, &many}) {
+    CAPTURE(m->services);
+    const State words = run_steps(*m, 6);
+    use_general_peer_count(true);
+    const State general = run_steps(*m, 6);
+    use_general_peer_count(false);
+    CHECK(words.consumers.choice == general.consumers.choice);
+    CHECK(words.totals.cs == general.totals.cs);
+    CHECK(words.services.users == general.services.users);
+    CHECK(words.peer_words.size() == m->consumers);
+    CHECK(general.peer_words.empty());
+  }
 }
 
 TEST_CASE("consumers: peer effects on a Watts-Strogatz network raise concentration") {

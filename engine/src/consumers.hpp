@@ -14,7 +14,7 @@ std::size_t tally_width(const Model& model);
 // Fills state.options from last step's market (quality, prices, contribution rates, breaches).
 void prepare_options(const Model& model, const Phase& phase, State& state);
 
-// For tests: count neighbours' choices on the general path even where the packed one applies
+// For tests: count neighbours' choices on the general path even where the one-word one applies
 // (both must give the same results).
 void use_general_peer_count(bool on);
 
