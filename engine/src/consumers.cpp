@@ -335,8 +335,7 @@ void count_peers_words(const PassConstants& k, const Network& net, const std::ve
   for (int b = 0; b < kBatch; ++b) bt.peer_scale[b] = 0.0f;
   for (int b = 0; b < count; ++b) {
     const auto begin = offsets[first + b], end = offsets[first + b + 1];
-    // two sums, unrolled: a scalar add from memory per neighbour is cheaper than the
-    // compiler's vector version of this loop
+    // two sums, so that the adds of successive neighbours do not wait on each other
     std::uint64_t total = 0, other = 0;
     auto q = begin;
     for (; q + 2 <= end; q += 2) {
