@@ -65,8 +65,6 @@ struct Revision {
   }
 };
 
-// One sector for the step: the shift that keeps every exponent at or below 0, and each open
-// service's terms, in log2 units for the exponentials and in utility units for the harm.
 struct Batch;
 struct PassConstants;
 struct SectorPlan;
@@ -74,6 +72,9 @@ struct SectorPlan;
 // replaced by the chosen ones (-1 for lanes past the batch's last consumer).
 using SectorKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&, int g, std::int32_t* code);
 
+// One sector for the step: the shift that keeps every exponent at or below 0, each service's
+// terms (in log2 units for the exponentials and in utility units for the harm) and the kernel
+// for its number of options.
 struct SectorPlan {
   struct Term {
     bool open = false;  // services closed this step have weight 0
