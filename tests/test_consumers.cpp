@@ -472,6 +472,49 @@ TEST_CASE("consumers: privacy cost theta*rho lowers a service's choice probabili
                        1e-6 * st.totals.harm);
 }
 
+TEST_CASE("consumers: a sector of nine services among five sectors follows the logit and the logsum") {
+  // More than eight options and more than four sectors take the pass's general kernel and its
+  // one-at-a-time choice codes; sector "s0" has nine services of spread qualities, the others one.
+  std::string toml = "[scenario]\nname = \"wide\"\nseed = 11\n[consumers]\ncount = 30000\nrevision_rate = 1.0\n"
+                     "switching_cost = 0.0\nprivacy_sensitivity = { dist = \"constant\", value = 0.0 }\n";
+  for (int s = 0; s < 5; ++s)
+    toml += fmt::format("[[sector]]\nname = \"s{}\"\ndata_weight = 0.0\ninnovation_weight = 0.0\n", s);
+  for (int f = 0; f < 9; ++f) {
+    toml += fmt::format("[[firm]]\nname = \"F{}\"\npricing = \"fixed\"\n", f);
+    toml += fmt::format("  [[firm.service]]\n  name = \"a{}\"\n  sector = \"s0\"\n  base_quality = {}\n  price = 1.0\n"
+                        "  initial_share = 0.1\n", f, 0.25 * f);
+    if (f >= 1 && f <= 4)
+      toml += fmt::format("  [[firm.service]]\n  name = \"b{}\"\n  sector = \"s{}\"\n  base_quality = 1.0\n  price = 1.0\n"
+                          "  initial_share = 0.5\n", f, f);
+  }
+  const Model m = build_model(scenario_from(toml));
+  REQUIRE(m.sectors == 5);
+  REQUIRE(m.option_offset[1] - m.option_offset[0] == 10);
+  State st = initial_state(m, 1);
+  step(m, st);
+  const auto w = option_weights(m, st);
+  double total = 0;
+  for (double x : w) total += x;
+  const double n = m.consumers;
+  for (int j = 0; j < 10; ++j) {
+    CAPTURE(j);
+    const double p = w[static_cast<std::size_t>(j)] / total;
+    std::int64_t count = 0;
+    for (std::uint32_t i = 0; i < m.consumers; ++i) count += st.consumers.choice[i * 5] == j;
+    POLICYSIM_CHECK_NEAR(static_cast<double>(count), n * p, binomial_tol(n, p));
+  }
+  // surplus of sector s0: ln(sum of weights) / alpha for every consumer
+  POLICYSIM_CHECK_NEAR(st.totals.sector_cs[0], n * std::log(total) / m.scenario.consumers.price_sensitivity,
+                       1e-6 * n * std::abs(std::log(total)));
+  // without revision every code goes back where it was read from
+  const Model still = build_model(scenario_from(toml, {{"consumers.revision_rate", "0.0"}}));
+  State kept = initial_state(still, 1);
+  const auto before = kept.consumers.choice;
+  step(still, kept);
+  step(still, kept);
+  CHECK(kept.consumers.choice == before);
+}
+
 TEST_CASE("consumers: consenting users of a contributing firm bear the JV risk c_i*m_f*rho_JV") {
   // JV on, mandate 1 for A only; opt_out with consent fixed (revision 0) at 1 for even
   // consumers, 0 for odd: the consenting users of A see e_a + rho_JV.
