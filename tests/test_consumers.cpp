@@ -140,6 +140,22 @@ std::vector<double> option_weights(const Model& m, const State& st) {
   return w;
 }
 
+// Sector 0's codes after a step in which everyone revised without a switching cost, against
+// the logit shares exp(V_j) / sum exp(V_l) of the step's option table.
+void check_logit_shares(const Model& m, const State& st) {
+  const auto w = option_weights(m, st);
+  double total = 0;
+  for (double x : w) total += x;
+  const double n = m.consumers;
+  for (std::size_t j = 0; j < w.size(); ++j) {
+    CAPTURE(j);
+    const double p = w[j] / total;
+    std::int64_t count = 0;
+    for (std::uint32_t i = 0; i < m.consumers; ++i) count += st.consumers.choice[static_cast<std::size_t>(i) * m.sectors] == j;
+    POLICYSIM_CHECK_NEAR(static_cast<double>(count), n * p, binomial_tol(n, p));
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -436,16 +452,7 @@ TEST_CASE("consumers: choice shares of revising consumers follow the logit over 
   const Model m = market_model({{"consumers.revision_rate", "1.0"}});
   State st = initial_state(m, 1);
   step(m, st);
-  const auto w = option_weights(m, st);
-  double total = 0;
-  for (double x : w) total += x;
-  const double n = m.consumers;
-  for (int j = 0; j < 3; ++j) {
-    CAPTURE(j);
-    const double p = w[j] / total;
-    const double count = static_cast<double>(std::count(st.consumers.choice.begin(), st.consumers.choice.end(), j));
-    POLICYSIM_CHECK_NEAR(count, n * p, binomial_tol(n, p));
-  }
+  check_logit_shares(m, st);
   // and the utility is quality_weight*q - alpha*p
   CHECK(st.options.base[1] == doctest::Approx(1.5 - 1.0).epsilon(1e-6));
   CHECK(st.options.base[2] == doctest::Approx(1.0 - 0.8).epsilon(1e-6));
@@ -492,17 +499,11 @@ TEST_CASE("consumers: a sector of nine services among five sectors follows the l
   REQUIRE(m.option_offset[1] - m.option_offset[0] == 10);
   State st = initial_state(m, 1);
   step(m, st);
+  check_logit_shares(m, st);
   const auto w = option_weights(m, st);
   double total = 0;
   for (double x : w) total += x;
   const double n = m.consumers;
-  for (int j = 0; j < 10; ++j) {
-    CAPTURE(j);
-    const double p = w[static_cast<std::size_t>(j)] / total;
-    std::int64_t count = 0;
-    for (std::uint32_t i = 0; i < m.consumers; ++i) count += st.consumers.choice[i * 5] == j;
-    POLICYSIM_CHECK_NEAR(static_cast<double>(count), n * p, binomial_tol(n, p));
-  }
   // surplus of sector s0: ln(sum of weights) / alpha for every consumer
   POLICYSIM_CHECK_NEAR(st.totals.sector_cs[0], n * std::log(total) / m.scenario.consumers.price_sensitivity,
                        1e-6 * n * std::abs(std::log(total)));
