@@ -10,6 +10,7 @@
 
 #include "policysim/errors.hpp"
 #include "policysim/simulation.hpp"
+#include "network.hpp"
 #include "policysim/version.hpp"
 
 namespace policysim {
@@ -35,6 +36,7 @@ void for_each_state_field(S& st, V&& v) {
   v("consumers.previous", c.previous);
   v("network.offsets", st.network.offsets);
   v("network.neighbours", st.network.neighbours);
+  v("network.max_degree", st.network.max_degree);
   auto& sv = st.services;
   v("services.price", sv.price);
   v("services.quality", sv.quality);
@@ -287,6 +289,7 @@ void check_shapes(In& in, const Model& m, const RunPosition& pos, const State& s
     need(g.offsets.front() == 0 && g.offsets.back() == g.neighbours.size(), "network.offsets");
     for (std::size_t i = 0; i < n; ++i) need(g.offsets[i] <= g.offsets[i + 1], "network.offsets");
     for (const auto j : g.neighbours) need(j < n, "network.neighbours");
+    need(g.max_degree == largest_row(g), "network.max_degree");
   }
   const auto& sv = st.services;
   for (const auto* v : {&sv.price, &sv.quality, &sv.data, &sv.users, &sv.share, &sv.sector_share, &sv.data_flow,

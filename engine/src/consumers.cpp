@@ -118,14 +118,6 @@ struct PeerFields {
 bool g_general_peer_count = false;  // tests only
 SectorKernel sector_kernel(int options, bool peers);
 
-std::uint64_t max_degree(const Network& net) {
-  std::uint64_t top = 0;
-  const auto nodes = static_cast<std::int64_t>(net.offsets.size()) - 1;
-#pragma omp parallel for reduction(max : top)
-  for (std::int64_t i = 0; i < nodes; ++i) top = std::max(top, net.offsets[i + 1] - net.offsets[i]);
-  return top;
-}
-
 bool uses_peers(const Phase& ph, const State& st) { return !st.network.empty() && ph.params.consumers.peer_weight != 0.0; }
 
 // Everything the pass reads that is constant within the step.
@@ -141,7 +133,7 @@ struct PassConstants {
 
   PassConstants(const Model& m, const Phase& ph, const State& st)
       : revise(ph.params.consumers.revision_rate), consent_revise(ph.params.consumers.consent_revision_rate),
-        fields(m, uses_peers(ph, st) && !g_general_peer_count, uses_peers(ph, st) ? max_degree(st.network) : 0) {
+        fields(m, uses_peers(ph, st) && !g_general_peer_count, st.network.max_degree) {
     const auto& p = ph.params;
     inv_alpha = static_cast<float>(1.0 / p.consumers.price_sensitivity);
     peer_weight2 = static_cast<float>(p.consumers.peer_weight * std::numbers::log2e);

@@ -238,14 +238,24 @@ Network watts_strogatz_from_edges(std::uint32_t n, std::uint32_t half, double re
   });
 }
 
+std::uint64_t largest_row(const Network& g) {
+  std::uint64_t top = 0;
+  const auto nodes = static_cast<std::int64_t>(g.offsets.size()) - 1;
+#pragma omp parallel for reduction(max : top)
+  for (std::int64_t i = 0; i < nodes; ++i) top = std::max(top, g.offsets[i + 1] - g.offsets[i]);
+  return top;
+}
+
 Network build_network(const NetworkParams& params, std::uint32_t n, const RngKey& key) {
   const auto half = static_cast<std::uint32_t>(params.degree / 2);
+  Network g;
   switch (params.kind) {
-    case NetworkKind::kNone: return {};
-    case NetworkKind::kWattsStrogatz: return watts_strogatz(n, half, params.rewire, key);
-    case NetworkKind::kBarabasiAlbert: return barabasi_albert(n, half, key);
+    case NetworkKind::kNone: return g;
+    case NetworkKind::kWattsStrogatz: g = watts_strogatz(n, half, params.rewire, key); break;
+    case NetworkKind::kBarabasiAlbert: g = barabasi_albert(n, half, key); break;
   }
-  return {};
+  g.max_degree = largest_row(g);
+  return g;
 }
 
 }  // namespace policysim

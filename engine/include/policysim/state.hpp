@@ -34,6 +34,7 @@ struct Consumers {
 struct Network {
   std::vector<std::uint64_t> offsets;    // [N + 1]
   std::vector<std::uint32_t> neighbours; // [2 * edges]
+  std::uint64_t max_degree = 0;          // the largest row
   bool empty() const { return offsets.empty(); }
 };
 
