@@ -11,6 +11,7 @@
 #include <boost/math/distributions/beta.hpp>
 
 #include "consumers.hpp"
+#include "policysim/bench.hpp"
 #include "jv.hpp"
 #include "population.hpp"
 
@@ -555,9 +556,9 @@ TEST_CASE("consumers: surplus is the logsum of utilities over alpha, without the
 
 TEST_CASE("consumers: surplus over consumers of every size of total matches the logsums recomputed in double") {
   // With the outside option far behind, privacy sensitivities from 0 to 800 spread the totals
-  // over some 115 binades, down past the rescale at 2^-100; about half the consumers consent. The pass keeps the surplus as
-  // products of mantissas and sums of exponents: an exponent lost or counted twice is off by
-  // ln 2 per consumer.
+  // over some 115 binades, down past the rescale at 2^-100; about half the consumers consent.
+  // The pass keeps the surplus as products of mantissas and sums of exponents: an exponent lost
+  // or counted twice is off by ln 2 per consumer.
   const Model m = market_model({{"consumers.privacy_sensitivity", "{ dist = \"uniform\", low = 0.0, high = 800.0 }"},
                                 {"consumers.count", "30011"},
                                 {"sector.ecommerce.outside_utility", "-100.0"},
@@ -693,27 +694,21 @@ TEST_CASE("consumers: peer term applies to services only, not to the outside opt
   POLICYSIM_CHECK_NEAR(st.services.users[0], n * p, binomial_tol(n, p));
 }
 
-// Three sectors of four services: twelve peer-count fields, filling both halves of the word.
-std::string twelve_services() {
-  std::string toml = "[scenario]\nname = \"twelve\"\nseed = 3\n[consumers]\ncount = 6000\nrevision_rate = 0.4\n"
-                     "peer_weight = 1.5\n[network]\nkind = \"watts_strogatz\"\ndegree = 10\nrewire = 0.3\n";
-  for (const char* sector : {"ecommerce", "payments", "delivery"}) toml += fmt::format("[[sector]]\nname = \"{}\"\n", sector);
-  for (int f = 0; f < 4; ++f) {
-    toml += fmt::format("[[firm]]\nname = \"F{}\"\n", f);
-    for (const char* sector : {"ecommerce", "payments", "delivery"})
-      toml += fmt::format("  [[firm.service]]\n  name = \"{}{}\"\n  sector = \"{}\"\n  base_quality = {}\n  initial_share = 0.2\n",
-                          sector, f, sector, 1.0 + 0.2 * f);
-  }
-  return toml;
-}
-
 TEST_CASE("consumers: peer counts in one word per consumer and the general count give the same run") {
   const Model few = build_model(scenario_from(kPopulation, {{"consumers.revision_rate", "0.4"},
                                                            {"consumers.peer_weight", "1.5"},
                                                            {"network.kind", "watts_strogatz"},
                                                            {"network.degree", "12"},
                                                            {"network.rewire", "0.2"}}));
-  const Model many = build_model(scenario_from(twelve_services()));
+  // the bench market, three sectors of four services: twelve fields, both halves of the word
+  BenchOptions bench;
+  bench.consumers = 6000;
+  bench.network = "watts_strogatz";
+  Scenario twelve = bench_scenario(bench);
+  twelve.consumers.revision_rate = 0.4;
+  twelve.consumers.peer_weight = 1.5;
+  twelve.network.rewire = 0.3;
+  const Model many = build_model(twelve);
   for (const Model* m : {&few, &many}) {
     CAPTURE(m->services);
     const State words = run_steps(*m, 6);

@@ -133,7 +133,7 @@ struct PassConstants {
 
   PassConstants(const Model& m, const Phase& ph, const State& st)
       : revise(ph.params.consumers.revision_rate), consent_revise(ph.params.consumers.consent_revision_rate),
-        fields(m, uses_peers(ph, st) && !g_general_peer_count, st.network.max_degree) {
+        peers(uses_peers(ph, st)), fields(m, peers && !g_general_peer_count, st.network.max_degree) {
     const auto& p = ph.params;
     inv_alpha = static_cast<float>(1.0 / p.consumers.price_sensitivity);
     peer_weight2 = static_cast<float>(p.consumers.peer_weight * std::numbers::log2e);
@@ -145,7 +145,6 @@ struct PassConstants {
     trust_target = static_cast<float>(p.consumers.initial_trust);
     recovery = static_cast<float>(p.regulator.breach.trust_recovery);
     shock = static_cast<float>(p.regulator.breach.trust_shock);
-    peers = uses_peers(ph, st);
     const auto& opt = st.options;
     any_exposure = std::any_of(opt.exposes.begin(), opt.exposes.end(), [](auto e) { return e != 0; });
     any_closed = std::any_of(opt.open.begin(), opt.open.end(), [](auto o) { return o == 0; });

@@ -113,38 +113,32 @@ inline auto select(M mask, A a, B b) {
   }
 }
 
-// a < b ? a : b and a > b ? a : b per lane (so b where a lane is nan); one instruction on x86.
-template <class V, class S>
-inline V min_of(V a, S b) {
+// a < b ? a : b (kMin) or a > b ? a : b per lane, so b where a lane is nan: one instruction on
+// x86, whose min and max return their second operand then.
+template <bool kMin, class V, class S>
+inline V bound(V a, S b) {
   if constexpr (IsWide<V>::value) {
-    return V{min_of(a.lo, b), min_of(a.hi, b)};
+    return V{bound<kMin>(a.lo, b), bound<kMin>(a.hi, b)};
   } else if constexpr (kScalar<V>) {
-    return a < b ? a : b;
+    return (kMin ? a < b : a > b) ? a : b;
   } else {
+    const V bv = V{} + b;
 #if defined(__AVX__)
-    if constexpr (sizeof(V) == 32) return _mm256_min_ps(a, V{} + b);
+    if constexpr (sizeof(V) == 32) return kMin ? _mm256_min_ps(a, bv) : _mm256_max_ps(a, bv);
 #endif
 #if defined(__SSE__)
-    if constexpr (sizeof(V) == 16) return _mm_min_ps(a, V{} + b);
+    if constexpr (sizeof(V) == 16) return kMin ? _mm_min_ps(a, bv) : _mm_max_ps(a, bv);
 #endif
-    return a < b ? a : V{} + b;
+    return (kMin ? a < bv : a > bv) ? a : bv;
   }
 }
 template <class V, class S>
+inline V min_of(V a, S b) {
+  return bound<true>(a, b);
+}
+template <class V, class S>
 inline V max_of(V a, S b) {
-  if constexpr (IsWide<V>::value) {
-    return V{max_of(a.lo, b), max_of(a.hi, b)};
-  } else if constexpr (kScalar<V>) {
-    return a > b ? a : b;
-  } else {
-#if defined(__AVX__)
-    if constexpr (sizeof(V) == 32) return _mm256_max_ps(a, V{} + b);
-#endif
-#if defined(__SSE__)
-    if constexpr (sizeof(V) == 16) return _mm_max_ps(a, V{} + b);
-#endif
-    return a > b ? a : V{} + b;
-  }
+  return bound<false>(a, b);
 }
 
 // Loads and stores of whole vectors from and to arrays of lanes (a Wide one half at a time).

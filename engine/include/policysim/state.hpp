@@ -27,6 +27,7 @@ struct Consumers {
                                        // j = j-th service of the sector (Model::sector_services)
   std::vector<std::uint8_t> previous;  // [N * sectors] last step's codes; only with a network,
                                        // so peers read a stable snapshot while choices change
+                                       // (refreshed where State::peer_words do not apply)
 };
 
 // Undirected graph in compressed sparse rows: neighbours of i are
