@@ -1,11 +1,11 @@
 // The consumer pass works on batches of kBatch consecutive consumers in structure-of-arrays
 // scratch. Per batch: the Philox lanes of all its consumers, trust and consent, peer counts;
-// then, for each group of kGroup consumers and each sector, one kernel takes the utilities,
-// their exponentials, the surplus, a reviser's inverse-CDF pick (as a count of cumulative
-// weights below the target) and the per-option sums, with the weights in registers
-// throughout. The kernel is a template on the sector's number of options. Chunks of kChunk
-// consumers are whole batches, so a consumer's arithmetic does not depend on which thread
-// runs it.
+// the utilities' exponentials (weights) of every option, an option at a time over the batch's
+// lanes; then, for each sector, one kernel takes eight lanes at a time through the surplus, a
+// reviser's inverse-CDF pick (as a count of cumulative weights below the target) and the
+// per-option sums. The kernel is a template on the sector's number of options. Chunks of
+// kChunk consumers are whole batches, so a consumer's arithmetic does not depend on which
+// thread runs it.
 //
 // Exponentials are taken of u - shift, with shift the sector's largest open base utility plus
 // the largest possible peer term: the privacy term is never negative, so every exponent is at
@@ -68,9 +68,9 @@ struct Revision {
 struct Batch;
 struct PassConstants;
 struct SectorPlan;
-// One sector's decisions for a group of kGroup consumers: code[] holds their current codes,
-// replaced by the chosen ones (-1 for lanes past the batch's last consumer).
-using SectorKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&, int g, std::int32_t* code);
+// One sector's decisions for the batch's first `count` consumers: the sector's row of codes
+// holds their current codes, replaced by the chosen ones (-1 for lanes past the last consumer).
+using SectorKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&, int count);
 
 // One sector for the step: the shift that keeps every exponent at or below 0, each service's
 // terms (in log2 units for the exponentials and in utility units for the harm) and the kernel
@@ -184,7 +184,8 @@ struct PassConstants {
 // double. The surplus is kept as a product: see fold_chunk.
 struct Batch {
   explicit Batch(const Model& m, std::uint32_t blocks)
-      : lanes(blocks), codes(rows(m.sectors)), peer(rows(m.options)), users(rows(m.options)),
+      : lanes(blocks), codes(rows(m.sectors)), peer(rows(m.options)), weight(rows(m.options)), total(rows(m.sectors)),
+        users(rows(m.options)),
         activity_sum(rows(m.options)), consented_sum(rows(m.options)), ported_sum(rows(m.options)),
         cs_mantissa(rows(m.sectors), 1.0f), cs_exponent(rows(m.sectors)), cs_extra(static_cast<std::size_t>(m.sectors)),
         cs_excluded(static_cast<std::size_t>(m.sectors)) {}
@@ -198,6 +199,8 @@ struct Batch {
   alignas(64) float theta_consent[kBatch], activity_consent[kBatch];
   alignas(64) float peer_scale[kBatch] = {};
   std::vector<float> peer;
+  std::vector<float> weight;  // [options][kBatch] 2^((u - shift) log2 e), the outside option's included
+  std::vector<float> total;   // [sectors][kBatch] the sum of the sector's weights
   // chunk sums per lane
   std::vector<std::int32_t> users;                                  // [options][kBatch]
   std::vector<float> activity_sum, consented_sum, ported_sum;       // [options][kBatch]
@@ -210,17 +213,19 @@ struct Batch {
   alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {};
 };
 
-// Lanes are taken sixteen (one F16) at a time; where most consumers do not revise, a group
-// without a reviser skips the draw. Skipping changes no result.
-constexpr int kGroup = 16;
+// Where most consumers do not revise, a group of lanes without a reviser skips the draw.
+// Skipping changes no result.
+constexpr int kGroup = 16;  // lanes of trust and consent taken at once (one F16)
 static_assert(kBatch % kGroup == 0, "batches are whole groups");
 
-// The 31-bit lanes h = x >> 1 of a group, and which of them revise.
+// The 31-bit lanes h = x >> 1 of a group, and which of them revise. F is F8 or F16.
+template <class F>
 struct GroupLanes {
-  I16 h, revise;
+  using I = typename IntOf<F>::type;
+  I h, revise;
   GroupLanes(const std::uint32_t* lane, const Revision& r)
-      : h(reinterpret<I16>(load<U16>(lane) >> 1u)), revise(h <= r.last) {}
-  F16 uniform(const Revision& r) const { return to_float<F16>(h) * r.scale; }
+      : h(reinterpret<I>(load<typename IntOf<F>::unsigned_type>(lane) >> 1u)), revise(h <= r.last) {}
+  F uniform(const Revision& r) const { return to_float<F>(h) * r.scale; }
 };
 
 // Trust and consent of the batch's consumers; exposure and exits read last step's choices.
@@ -251,7 +256,7 @@ void update_trust_and_consent(const Model& m, const PassConstants& k, const Opti
   const float z0 = -k.consent_shift * kLog2e, zt = -k.trust_weight * kLog2e, zr = k.rho_jv * kLog2e;
   const F16 one = F16{} + 1.0f, zero = F16{};
   for (int g = 0; g < kBatch; g += kGroup) {
-    const GroupLanes lanes(&bt.lanes[0].lane[0][g], k.consent_revise);
+    const GroupLanes<F16> lanes(&bt.lanes[0].lane[0][g], k.consent_revise);
     if (!any(lanes.revise)) continue;
     // logistic(trust_weight tau - theta rho_JV + shift) = 1 / (1 + 2^(-(...) log2 e))
     const F16 z = z0 + zt * load<F16>(&bt.trust[g]) + zr * load<F16>(&bt.theta[g]);
@@ -353,9 +358,9 @@ void count_peers_words(const PassConstants& k, const Network& net, const std::ve
     }
 }
 
-// Lane i of a group whose weights all underflowed: the same weights relative to its own
-// largest exponent, which is returned (in log2 units) to be added back to the surplus.
-float rescale_lane(const SectorPlan& sp, bool peers, const Batch& bt, int b, float* w, int i) {
+// Lane b of a sector whose weights all underflowed: the same weights and their total relative to
+// its own largest exponent, which is returned (in log2 units) to be added back to the surplus.
+float rescale_lane(const SectorPlan& sp, int s, bool peers, Batch& bt, int b) {
   const auto exponent = [&](int j) {
     const auto& t = sp.term[static_cast<std::size_t>(j)];
     float e = t.b2 - bt.theta[b] * t.r2 - bt.theta_consent[b] * t.d2;
@@ -364,131 +369,157 @@ float rescale_lane(const SectorPlan& sp, bool peers, const Batch& bt, int b, flo
   float top = sp.b2_outside;
   for (int j = 1; j < sp.options; ++j)
     if (sp.term[static_cast<std::size_t>(j)].open) top = std::max(top, exponent(j));
-  w[i] = exp2_approx(sp.b2_outside - top);
-  for (int j = 1; j < sp.options; ++j)
-    if (sp.term[static_cast<std::size_t>(j)].open) w[j * kGroup + i] = exp2_approx(exponent(j) - top);
+  float* const w = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch + static_cast<std::size_t>(b)];
+  w[0] = exp2_approx(sp.b2_outside - top);
+  float total = w[0];
+  for (int j = 1; j < sp.options; ++j) {
+    if (sp.term[static_cast<std::size_t>(j)].open) w[j * kBatch] = exp2_approx(exponent(j) - top);
+    total += w[j * kBatch];
+  }
+  bt.total[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(b)] = total;
   return top;
 }
 
-// Sector s for the consumers g..g+7 of the batch, with the weights in registers from the
-// exponentials through the pick and the tallies. O is the sector's number of options, or 0 for
-// any number (then the weights live on the stack).
+// Every option's weight for the whole batch, and each sector's total (the outside option's
+// weight plus the open services' in option order): an option at a time over all lanes, so
+// that its constants and those of 2^x stay in registers.
+template <bool kPeers>
+void batch_weights(const PassConstants& k, Batch& bt) {
+  constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
+  for (std::size_t s = 0; s < k.sectors.size(); ++s) {
+    const auto& sp = k.sectors[s];
+    float* const total = &bt.total[s * kBatch];
+    float* const weight = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch];
+    const F8 outside = F8{} + sp.w_outside;
+    for (int b = 0; b < kBatch; b += kStep) store(total + b, outside), store(weight + b, outside);
+    for (int j = 1; j < sp.options; ++j) {
+      const auto& t = sp.term[static_cast<std::size_t>(j)];
+      float* const w = weight + j * kBatch;
+      if (!t.open) {
+        std::fill(w, w + kBatch, 0.0f);
+        continue;
+      }
+      const float* const peer = &bt.peer[static_cast<std::size_t>(sp.o0 + j) * kBatch];
+      const float b2 = t.b2, r2 = t.r2, d2 = t.d2;  // locals: the stores below could alias the plan
+      for (int b = 0; b < kBatch; b += kStep) {
+        F8 e = b2 - load<F8>(&bt.theta[b]) * r2 - load<F8>(&bt.theta_consent[b]) * d2;
+        if constexpr (kPeers) e += load<F8>(&bt.peer_scale[b]) * load<F8>(peer + b);
+        const F8 x = exp2_approx(e);
+        store(w + b, x);
+        store(total + b, load<F8>(total + b) + x);
+      }
+    }
+  }
+}
+
+// Sector s for the batch's first `count` consumers, eight lanes (one F8) at a time, from the
+// weights batch_weights left. O is the sector's number of options, or 0 for any number.
 //
-// Weights are 2^((u - shift) log2 e); the logsum surplus is shift + ln(total). A reviser's pick
-// is the first option whose cumulative weight (the current one boosted by exp(switching_cost))
-// exceeds uniform * (total + boost), that is the number of options whose cumulative weight is at
-// or below it; the last open option absorbs rounding at the top end. The tallies add the
-// sector's surplus, users, data, consented data, ported data and privacy harm to the lane sums.
+// The logsum surplus is shift + ln(total). A reviser's pick is the first option whose
+// cumulative weight (the current one boosted by exp(switching_cost)) exceeds
+// uniform * (total + boost), that is the number of options whose cumulative weight is at or
+// below it; the last open option absorbs rounding at the top end. The tallies add the sector's
+// surplus, users, data, consented data, ported data and privacy harm to the lane sums.
 template <int O, bool kPeers>
-void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int g, std::int32_t* code) {
-  constexpr int kCap = O > 0 ? O : 256;
+void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int count) {
+  using F = F8;
+  using I = I8;
+  constexpr int kLanes = static_cast<int>(sizeof(F) / sizeof(float));
+  static_assert(kBatch % kLanes == 0, "batches are whole vectors");
   const int options = O > 0 ? O : sp.options;
-  // rows of the sector's options at this group, held in locals so that stores through them
-  // are known not to move them
-  const auto first_row = static_cast<std::size_t>(sp.o0) * kBatch + static_cast<std::size_t>(g);
+  // the sector's rows, held in locals so that stores through them are known not to move them
+  const auto first_row = static_cast<std::size_t>(sp.o0) * kBatch;
+  const auto sector_row = static_cast<std::size_t>(s) * kBatch;
   std::int32_t* const users = bt.users.data() + first_row;
   float* const activity_sum = bt.activity_sum.data() + first_row;
   float* const consented_sum = bt.consented_sum.data() + first_row;
   float* const ported_sum = bt.ported_sum.data() + first_row;
-  const float* const peer = bt.peer.data() + first_row;
+  const float* const weight = bt.weight.data() + first_row;
+  const float* const total_row = bt.total.data() + sector_row;
+  float* const mantissa = bt.cs_mantissa.data() + sector_row;
+  std::int32_t* const exponent = bt.cs_exponent.data() + sector_row;
+  std::int32_t* const code = bt.codes.data() + sector_row;
+  const std::uint32_t* const lane = bt.lanes[static_cast<std::size_t>(1 + s) / 4].lane[(1 + s) % 4];
   const bool any_ported = k.any_ported;
+  const float switch_extra = k.switch_extra;
+  const std::int32_t last_open = sp.last_open;
   const SectorPlan::Term* term = sp.term.data();
-  const F16 zero = F16{}, theta = load<F16>(&bt.theta[g]), theta_c = load<F16>(&bt.theta_consent[g]);
-  const F16 valid = load<F16>(&bt.valid[g]);
-  const I16 current = load<I16>(code);
-  F16 w[kCap];
-  w[0] = zero + sp.w_outside;
-  F16 total = w[0];
-#pragma GCC unroll 8
-  for (int j = 1; j < options; ++j) {
-    if (!term[j].open) {
-      w[j] = zero;
-      continue;
+  const F zero = F{};
+  for (int g = 0; g < count; g += kLanes) {
+    const auto w = [&](int j) { return load<F>(weight + j * kBatch + g); };
+    const F valid = load<F>(&bt.valid[g]);
+    const I current = load<I>(code + g);
+    F total = load<F>(total_row + g);
+    const I live = valid != 0.0f;
+    const I tiny = (total < kTiny) & live;
+    if (any(tiny)) [[unlikely]] {
+      alignas(32) std::int32_t rescale[kLanes];
+      store(rescale, tiny);
+      for (int i = 0; i < kLanes; ++i)
+        if (rescale[i]) bt.cs_extra[static_cast<std::size_t>(s)] += static_cast<double>(rescale_lane(sp, s, kPeers, bt, g + i) * kLn2);
+      total = load<F>(total_row + g);
     }
-    F16 e = term[j].b2 - theta * term[j].r2 - theta_c * term[j].d2;
-    if constexpr (kPeers) e += load<F16>(&bt.peer_scale[g]) * load<F16>(peer + j * kBatch);
-    w[j] = exp2_approx(e);
-    total += w[j];
-  }
-  const I16 live = valid != 0.0f;
-  const I16 tiny = (total < kTiny) & live;
-  if (any(tiny)) [[unlikely]] {
-    alignas(32) float wl[kCap * kGroup], tl[kGroup];
-    alignas(32) std::int32_t rescale[kGroup];
-    store(rescale, tiny);
-    for (int j = 0; j < options; ++j) store(&wl[j * kGroup], w[j]);
-    store(tl, total);
-    for (int i = 0; i < kGroup; ++i) {
-      if (!rescale[i]) continue;
-      bt.cs_extra[static_cast<std::size_t>(s)] += static_cast<double>(rescale_lane(sp, kPeers, bt, g + i, wl, i) * kLn2);
-      tl[i] = wl[i];
-      for (int j = 1; j < options; ++j) tl[i] += wl[j * kGroup + i];
+    // The surplus ln(total) (plus the shift, added when the chunk is folded) enters as the
+    // total's mantissa, multiplied into the lane's running product, and its exponent, added to
+    // the lane's sum; the product is brought back into [1, 2) each time. Totals of live lanes
+    // lie in [2^-100, 2^8]; a non-finite one is counted and left out.
+    {
+      constexpr std::int32_t kExponent = 0x7f800000, kMantissa = 0x007fffff, kOne = 0x3f800000;
+      I bits = reinterpret<I>(total);
+      const I finite = (bits & kExponent) != kExponent;
+      if (!all_true(finite | (valid == 0.0f))) [[unlikely]] {
+        alignas(32) std::int32_t excluded[kLanes];
+        store(excluded, live & (finite == 0));
+        for (int i = 0; i < kLanes; ++i) bt.cs_excluded[static_cast<std::size_t>(s)] += excluded[i] != 0 ? 1.0 : 0.0;
+      }
+      bits = select(live & finite, bits, kOne);
+      const F product = load<F>(mantissa + g) * reinterpret<F>((bits & kMantissa) | kOne);  // in [1, 4)
+      const I product_bits = reinterpret<I>(product);
+      store(exponent + g, load<I>(exponent + g) + ((bits >> 23) - 127) + ((product_bits >> 23) - 127));
+      store(mantissa + g, reinterpret<F>((product_bits & kMantissa) | kOne));
     }
-    for (int j = 0; j < options; ++j) w[j] = load<F16>(&wl[j * kGroup]);
-    total = load<F16>(tl);
-  }
-  // The surplus ln(total) (plus the shift, added when the chunk is folded) enters as the
-  // total's mantissa, multiplied into the lane's running product, and its exponent, added to
-  // the lane's sum; the product is brought back into [1, 2) each time. Totals of live lanes
-  // lie in [2^-100, 2^8]; a non-finite one is counted and left out.
-  {
-    constexpr std::int32_t kExponent = 0x7f800000, kMantissa = 0x007fffff, kOne = 0x3f800000;
-    I16 bits = reinterpret<I16>(total);
-    const I16 finite = (bits & kExponent) != kExponent;
-    if (!all_true(finite | (valid == 0.0f))) [[unlikely]] {
-      alignas(32) std::int32_t excluded[kGroup];
-      store(excluded, live & (finite == 0));
-      for (int i = 0; i < kGroup; ++i) bt.cs_excluded[static_cast<std::size_t>(s)] += excluded[i] != 0 ? 1.0 : 0.0;
-    }
-    bits = select(live & finite, bits, kOne);
-    float* const mantissa = &bt.cs_mantissa[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(g)];
-    std::int32_t* const exponent = &bt.cs_exponent[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(g)];
-    const F16 product = load<F16>(mantissa) * reinterpret<F16>((bits & kMantissa) | kOne);  // in [1, 4)
-    const I16 product_bits = reinterpret<I16>(product);
-    store(exponent, load<I16>(exponent) + ((bits >> 23) - 127) + ((product_bits >> 23) - 127));
-    store(mantissa, reinterpret<F16>((product_bits & kMantissa) | kOne));
-  }
 
-  I16 chosen = current;
-  const GroupLanes lanes(&bt.lanes[(1 + s) / 4].lane[(1 + s) % 4][g], k.revise);
-  if (any(lanes.revise)) {
-    F16 stay = zero;
+    I chosen = current;
+    const GroupLanes<F> lanes(lane + g, k.revise);
+    if (any(lanes.revise)) {
+      F stay = zero;
 #pragma GCC unroll 8
-    for (int j = 0; j < options; ++j) stay = select(current == j, w[j], stay);
-    stay *= k.switch_extra;
-    const F16 target = lanes.uniform(k.revise) * (total + stay);
-    F16 cum = zero;
-    I16 passed = I16{};
+      for (int j = 0; j < options; ++j) stay = select(current == j, w(j), stay);
+      stay *= switch_extra;
+      const F target = lanes.uniform(k.revise) * (total + stay);
+      F cum = zero;
+      I passed = I{};
 #pragma GCC unroll 8
-    for (int j = 0; j < options; ++j) {
-      cum += select(current == j, w[j] + stay, w[j]);
-      passed -= cum <= target;  // a true comparison is -1
+      for (int j = 0; j < options; ++j) {
+        cum += select(current == j, w(j) + stay, w(j));
+        passed -= cum <= target;  // a true comparison is -1
+      }
+      const I pick = select(passed < last_open, passed, last_open);
+      chosen = select(lanes.revise, pick, current);
     }
-    const I16 pick = select(passed < sp.last_open, passed, sp.last_open);
-    chosen = select(lanes.revise, pick, current);
-  }
-  chosen = select(valid != 0.0f, chosen, -1);  // lanes past the last consumer count for no option
+    chosen = select(live, chosen, -1);  // lanes past the last consumer count for no option
 
-  // the activity a switcher from another service brings (an arrival from outside has no
-  // history), and the risk of each consumer's pick for the harm theta (r0 + c d)
-  const F16 act = load<F16>(&bt.activity[g]), act_consent = load<F16>(&bt.activity_consent[g]);
-  const F16 brings = select((current != chosen) & (current != 0), act, zero);
-  F16 r0 = zero, d = zero;
+    // the activity a switcher from another service brings (an arrival from outside has no
+    // history), and the risk of each consumer's pick for the harm theta (r0 + c d)
+    const F act = load<F>(&bt.activity[g]), act_consent = load<F>(&bt.activity_consent[g]);
+    const F brings = select((current != chosen) & (current != 0), act, zero);
+    F r0 = zero, d = zero;
 #pragma GCC unroll 8
-  for (int j = 1; j < options; ++j) {
-    if (!term[j].open) continue;
-    const I16 on = chosen == j;
-    const int row = j * kBatch;
-    store(users + row, load<I16>(users + row) - on);  // a true comparison is -1
-    store(activity_sum + row, load<F16>(activity_sum + row) + select(on, act, zero));
-    store(consented_sum + row, load<F16>(consented_sum + row) + select(on, act_consent, zero));
-    if (any_ported) store(ported_sum + row, load<F16>(ported_sum + row) + select(on, brings, zero));
-    r0 = select(on, term[j].r0, r0);
-    d = select(on, term[j].d, d);
+    for (int j = 1; j < options; ++j) {
+      if (!term[j].open) continue;
+      const I on = chosen == j;
+      const int row = j * kBatch + g;
+      store(users + row, load<I>(users + row) - on);  // a true comparison is -1
+      store(activity_sum + row, load<F>(activity_sum + row) + select(on, act, zero));
+      store(consented_sum + row, load<F>(consented_sum + row) + select(on, act_consent, zero));
+      if (any_ported) store(ported_sum + row, load<F>(ported_sum + row) + select(on, brings, zero));
+      r0 = select(on, term[j].r0, r0);
+      d = select(on, term[j].d, d);
+    }
+    const F harm = load<F>(&bt.theta[g]) * r0 + load<F>(&bt.theta_consent[g]) * d;
+    add_to(&bt.harm_sum[g], harm);
+    store(code + g, chosen);
   }
-  const F16 harm = theta * r0 + theta_c * d;
-  add_to(&bt.harm_sum[g], harm);
-  store(code, chosen);
 }
 
 SectorKernel sector_kernel(int options, bool peers) {
@@ -596,11 +627,10 @@ void decide_batch(const Model& m, const PassConstants& k, Consumers& cons, std::
   std::uint8_t* code = &cons.choice[static_cast<std::size_t>(first) * static_cast<std::size_t>(sectors)];
   std::int32_t* codes = bt.codes.data();
   unpack_codes<S>(code, sectors, count, codes);
-  for (int g = 0; g < count; g += kGroup)
-    for (int s = 0; s < sectors; ++s) {
-      const auto& sp = k.sectors[static_cast<std::size_t>(s)];
-      sp.decide(k, sp, s, bt, g, &codes[s * kBatch + g]);
-    }
+  for (int s = 0; s < sectors; ++s) {
+    const auto& sp = k.sectors[static_cast<std::size_t>(s)];
+    sp.decide(k, sp, s, bt, count);
+  }
   pack_codes<S>(codes, sectors, count, code);
 }
 
@@ -773,6 +803,10 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
           bt.theta_consent[b] = bt.theta[b] * bt.consent[b];
           bt.activity_consent[b] = bt.activity[b] * bt.consent[b];
         }
+        if (k.peers)
+          batch_weights<true>(k, bt);
+        else
+          batch_weights<false>(k, bt);
         decide_batch_any(m, k, cons, first, count, bt);
       }
       fold_chunk(m, k, tl, chunk_last - chunk_first, bt, t);

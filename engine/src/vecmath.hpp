@@ -180,11 +180,25 @@ inline F to_float(I n) {
   else
     return __builtin_convertvector(n, F);
 }
+// The sign bits of a comparison mask's lanes (each all ones or all zeros), one bit per lane, or
+// -1 where no instruction gives them.
+template <class V>
+inline int sign_bits(V mask) {
+#if defined(__AVX__)
+  if constexpr (sizeof(V) == 32) return _mm256_movemask_ps(std::bit_cast<__m256>(mask));
+#endif
+#if defined(__SSE__)
+  if constexpr (sizeof(V) == 16) return _mm_movemask_ps(std::bit_cast<__m128>(mask));
+#endif
+  return -1;
+}
 // True if any lane of a comparison mask is set.
 template <class V>
 inline bool any(V mask) {
   if constexpr (IsWide<V>::value) {
     return any(mask.lo | mask.hi);
+  } else if (const int bits = sign_bits(mask); bits >= 0) {
+    return bits != 0;
   } else {
     std::uint64_t w[sizeof(V) / 8];
     std::memcpy(w, &mask, sizeof w);
@@ -198,6 +212,8 @@ template <class V>
 inline bool all_true(V mask) {
   if constexpr (IsWide<V>::value) {
     return all_true(mask.lo & mask.hi);
+  } else if (const int bits = sign_bits(mask); bits >= 0) {
+    return bits == (1 << (sizeof(V) / 4)) - 1;
   } else {
     std::uint64_t w[sizeof(V) / 8];
     std::memcpy(w, &mask, sizeof w);
@@ -225,17 +241,24 @@ inline void add_to(double* sum, V v) {
 template <class F>
 struct IntOf {
   using type = std::int32_t;
+  using unsigned_type = std::uint32_t;
+};
+template <>
+struct IntOf<F8> {
+  using type = I8;
+  using unsigned_type = U8;
 };
 template <>
 struct IntOf<F16> {
   using type = I16;
+  using unsigned_type = U16;
 };
 
 // 2^t, t clamped to [-126, 126]; relative error below 2e-7. t = n + f with n the nearest
 // integer, found by the 1.5 * 2^23 trick (the sum's low mantissa bits are n), and 2^f on
 // [-1/2, 1/2] by a degree-5 polynomial fitted for least maximum relative error. The consumer
 // pass works in log2 units, so the scaling by 1/ln 2 is folded into its per-step constants.
-// F is float or F16.
+// F is float, F8 or F16.
 template <class F>
 inline F exp2_approx(F t) {
   using I = typename IntOf<F>::type;
