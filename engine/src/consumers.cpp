@@ -33,6 +33,7 @@ namespace {
 constexpr int kBatch = 64;
 static_assert(kChunk % kBatch == 0, "chunks are whole batches");
 constexpr float kTiny = 0x1p-100f;  // below this total a consumer is recomputed with its own maximum
+constexpr std::int32_t kExponentBits = 0x7f800000;  // of a float: all set for inf and nan
 
 // Offsets inside one chunk's partial sums; per option the sums are of activity (users, all,
 // consenting, switchers), scaled by the option's data per activity when the chunks are combined.
@@ -85,6 +86,8 @@ struct SectorPlan {
   int o0 = 0, options = 0, last_open = 0;
   float shift = 0.0f, b2_outside = 0.0f, w_outside = 0.0f;
   std::vector<Term> term;  // [options]; term[0], the outside option, is described by b2_outside
+  // r0 and d by option (0 for the outside option and closed services), for sectors of up to 8
+  alignas(32) float r0_table[8] = {}, d_table[8] = {};
   SectorKernel decide = nullptr;
 };
 
@@ -116,7 +119,7 @@ struct PeerFields {
   }
 };
 bool g_general_peer_count = false;  // tests only
-SectorKernel sector_kernel(int options, bool peers);
+SectorKernel sector_kernel(int options);
 
 bool uses_peers(const Phase& ph, const State& st) { return !st.network.empty() && ph.params.consumers.peer_weight != 0.0; }
 
@@ -171,9 +174,10 @@ struct PassConstants {
         const float r0 = opt.risk[2 * o], d = opt.risk[2 * o + 1] - opt.risk[2 * o];
         sp.term[static_cast<std::size_t>(j)] = {true, log2_units(opt.base[o]), static_cast<float>(r0 * std::numbers::log2e),
                                                 static_cast<float>(d * std::numbers::log2e), r0, d};
+        if (j < 8) sp.r0_table[j] = r0, sp.d_table[j] = d;
         sp.last_open = j;
       }
-      sp.decide = sector_kernel(sp.options, peers);
+      sp.decide = sector_kernel(sp.options);
     }
   }
 };
@@ -382,7 +386,9 @@ float rescale_lane(const SectorPlan& sp, int s, bool peers, Batch& bt, int b) {
 
 // Every option's weight for the whole batch, and each sector's total (the outside option's
 // weight plus the open services' in option order): an option at a time over all lanes, so
-// that its constants and those of 2^x stay in registers.
+// that its constants and those of 2^x stay in registers. Then the rare lanes: a live lane
+// whose total is below kTiny is rescaled (rescale_lane), and one whose total is not finite is
+// counted, to be left out of the surplus.
 template <bool kPeers>
 void batch_weights(const PassConstants& k, Batch& bt) {
   constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
@@ -409,6 +415,16 @@ void batch_weights(const PassConstants& k, Batch& bt) {
         store(total + b, load<F8>(total + b) + x);
       }
     }
+    for (int b = 0; b < kBatch; b += kStep) {
+      const I8 live = load<F8>(&bt.valid[b]) != 0.0f;
+      if (any((load<F8>(total + b) < kTiny) & live)) [[unlikely]]
+        for (int i = b; i < b + kStep; ++i)
+          if (bt.valid[i] != 0.0f && total[i] < kTiny)
+            bt.cs_extra[s] += static_cast<double>(rescale_lane(sp, static_cast<int>(s), kPeers, bt, i) * kLn2);
+      if (!all_true(((reinterpret<I8>(load<F8>(total + b)) & kExponentBits) != kExponentBits) | ~live)) [[unlikely]]
+        for (int i = b; i < b + kStep; ++i)
+          if (bt.valid[i] != 0.0f && !std::isfinite(total[i])) bt.cs_excluded[s] += 1.0;
+    }
   }
 }
 
@@ -420,7 +436,7 @@ void batch_weights(const PassConstants& k, Batch& bt) {
 // uniform * (total + boost), that is the number of options whose cumulative weight is at or
 // below it; the last open option absorbs rounding at the top end. The tallies add the sector's
 // surplus, users, data, consented data, ported data and privacy harm to the lane sums.
-template <int O, bool kPeers>
+template <int O>
 void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int count) {
   using F = F8;
   using I = I8;
@@ -449,29 +465,16 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
     const auto w = [&](int j) { return load<F>(weight + j * kBatch + g); };
     const F valid = load<F>(&bt.valid[g]);
     const I current = load<I>(code + g);
-    F total = load<F>(total_row + g);
+    const F total = load<F>(total_row + g);
     const I live = valid != 0.0f;
-    const I tiny = (total < kTiny) & live;
-    if (any(tiny)) [[unlikely]] {
-      alignas(32) std::int32_t rescale[kLanes];
-      store(rescale, tiny);
-      for (int i = 0; i < kLanes; ++i)
-        if (rescale[i]) bt.cs_extra[static_cast<std::size_t>(s)] += static_cast<double>(rescale_lane(sp, s, kPeers, bt, g + i) * kLn2);
-      total = load<F>(total_row + g);
-    }
     // The surplus ln(total) (plus the shift, added when the chunk is folded) enters as the
     // total's mantissa, multiplied into the lane's running product, and its exponent, added to
     // the lane's sum; the product is brought back into [1, 2) each time. Totals of live lanes
-    // lie in [2^-100, 2^8]; a non-finite one is counted and left out.
+    // lie in [2^-100, 2^8]; a non-finite one (counted by batch_weights) is left out.
     {
-      constexpr std::int32_t kExponent = 0x7f800000, kMantissa = 0x007fffff, kOne = 0x3f800000;
+      constexpr std::int32_t kMantissa = 0x007fffff, kOne = 0x3f800000;
       I bits = reinterpret<I>(total);
-      const I finite = (bits & kExponent) != kExponent;
-      if (!all_true(finite | (valid == 0.0f))) [[unlikely]] {
-        alignas(32) std::int32_t excluded[kLanes];
-        store(excluded, live & (finite == 0));
-        for (int i = 0; i < kLanes; ++i) bt.cs_excluded[static_cast<std::size_t>(s)] += excluded[i] != 0 ? 1.0 : 0.0;
-      }
+      const I finite = (bits & kExponentBits) != kExponentBits;
       bits = select(live & finite, bits, kOne);
       const F product = load<F>(mantissa + g) * reinterpret<F>((bits & kMantissa) | kOne);  // in [1, 4)
       const I product_bits = reinterpret<I>(product);
@@ -503,18 +506,20 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
     // history), and the risk of each consumer's pick for the harm theta (r0 + c d)
     const F act = load<F>(&bt.activity[g]), act_consent = load<F>(&bt.activity_consent[g]);
     const F brings = select((current != chosen) & (current != 0), act, zero);
+    // by table where the sector has up to 8 options (lanes past the last consumer have theta 0)
+    constexpr bool kTable = kLookup8 && O > 0 && O <= 8;
     F r0 = zero, d = zero;
+    if constexpr (kTable) r0 = lookup8(sp.r0_table, chosen), d = lookup8(sp.d_table, chosen);
 #pragma GCC unroll 8
     for (int j = 1; j < options; ++j) {
       if (!term[j].open) continue;
       const I on = chosen == j;
-      const int row = j * kBatch + g;
+      const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(j) * kBatch + g;
       store(users + row, load<I>(users + row) - on);  // a true comparison is -1
       store(activity_sum + row, load<F>(activity_sum + row) + select(on, act, zero));
       store(consented_sum + row, load<F>(consented_sum + row) + select(on, act_consent, zero));
       if (any_ported) store(ported_sum + row, load<F>(ported_sum + row) + select(on, brings, zero));
-      r0 = select(on, term[j].r0, r0);
-      d = select(on, term[j].d, d);
+      if constexpr (!kTable) r0 = select(on, term[j].r0, r0), d = select(on, term[j].d, d);
     }
     const F harm = load<F>(&bt.theta[g]) * r0 + load<F>(&bt.theta_consent[g]) * d;
     add_to(&bt.harm_sum[g], harm);
@@ -522,20 +527,17 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   }
 }
 
-SectorKernel sector_kernel(int options, bool peers) {
-  const auto pick = [&]<bool kPeers>() -> SectorKernel {
-    switch (options) {
-      case 2: return decide_sector<2, kPeers>;
-      case 3: return decide_sector<3, kPeers>;
-      case 4: return decide_sector<4, kPeers>;
-      case 5: return decide_sector<5, kPeers>;
-      case 6: return decide_sector<6, kPeers>;
-      case 7: return decide_sector<7, kPeers>;
-      case 8: return decide_sector<8, kPeers>;
-      default: return decide_sector<0, kPeers>;
-    }
-  };
-  return peers ? pick.template operator()<true>() : pick.template operator()<false>();
+SectorKernel sector_kernel(int options) {
+  switch (options) {
+    case 2: return decide_sector<2>;
+    case 3: return decide_sector<3>;
+    case 4: return decide_sector<4>;
+    case 5: return decide_sector<5>;
+    case 6: return decide_sector<6>;
+    case 7: return decide_sector<7>;
+    case 8: return decide_sector<8>;
+    default: return decide_sector<0>;
+  }
 }
 
 // The choice codes of a batch, code[b * sectors + s] for consumer b in sector s, to and from

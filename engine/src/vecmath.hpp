@@ -180,8 +180,18 @@ inline F to_float(I n) {
   else
     return __builtin_convertvector(n, F);
 }
-// The sign bits of a comparison mask's lanes (each all ones or all zeros), one bit per lane, or
-// -1 where no instruction gives them.
+// The sign bits of a comparison mask's lanes (each all ones or all zeros), one bit per lane,
+// where one instruction gives them (kSignBits).
+#if defined(__AVX__)
+template <class V>
+inline constexpr bool kSignBits = sizeof(V) == 32 || sizeof(V) == 16;
+#elif defined(__SSE__)
+template <class V>
+inline constexpr bool kSignBits = sizeof(V) == 16;
+#else
+template <class V>
+inline constexpr bool kSignBits = false;
+#endif
 template <class V>
 inline int sign_bits(V mask) {
 #if defined(__AVX__)
@@ -190,15 +200,15 @@ inline int sign_bits(V mask) {
 #if defined(__SSE__)
   if constexpr (sizeof(V) == 16) return _mm_movemask_ps(std::bit_cast<__m128>(mask));
 #endif
-  return -1;
+  return 0;
 }
 // True if any lane of a comparison mask is set.
 template <class V>
 inline bool any(V mask) {
   if constexpr (IsWide<V>::value) {
     return any(mask.lo | mask.hi);
-  } else if (const int bits = sign_bits(mask); bits >= 0) {
-    return bits != 0;
+  } else if constexpr (kSignBits<V>) {
+    return sign_bits(mask) != 0;
   } else {
     std::uint64_t w[sizeof(V) / 8];
     std::memcpy(w, &mask, sizeof w);
@@ -212,8 +222,8 @@ template <class V>
 inline bool all_true(V mask) {
   if constexpr (IsWide<V>::value) {
     return all_true(mask.lo & mask.hi);
-  } else if (const int bits = sign_bits(mask); bits >= 0) {
-    return bits == (1 << (sizeof(V) / 4)) - 1;
+  } else if constexpr (kSignBits<V>) {
+    return sign_bits(mask) == (1 << (sizeof(V) / 4)) - 1;
   } else {
     std::uint64_t w[sizeof(V) / 8];
     std::memcpy(w, &mask, sizeof w);
@@ -233,10 +243,26 @@ inline void add_to(double* sum, V v) {
     for (std::size_t q = 0; q < sizeof v / sizeof(F4); ++q) {
       F4 four;
       std::memcpy(&four, reinterpret_cast<const char*>(&v) + q * sizeof four, sizeof four);
-      store(sum + 4 * q, load<D4>(sum + 4 * q) + __builtin_convertvector(four, D4));
+#if defined(__AVX__)
+      const D4 wide = std::bit_cast<D4>(_mm256_cvtps_pd(std::bit_cast<__m128>(four)));  // one instruction
+#else
+      const D4 wide = __builtin_convertvector(four, D4);
+#endif
+      store(sum + 4 * q, load<D4>(sum + 4 * q) + wide);
     }
   }
 }
+
+// Lanes of an eight-entry table, table[index & 7], where one instruction does it (AVX2).
+#if defined(__AVX2__)
+inline constexpr bool kLookup8 = true;
+inline F8 lookup8(const float* table, I8 index) {
+  return std::bit_cast<F8>(_mm256_permutevar8x32_ps(std::bit_cast<__m256>(load<F8>(table)), std::bit_cast<__m256i>(index)));
+}
+#else
+inline constexpr bool kLookup8 = false;
+inline F8 lookup8(const float*, I8) { return F8{}; }
+#endif
 
 template <class F>
 struct IntOf {
