@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <utility>
 
@@ -119,7 +120,7 @@ struct PeerFields {
   }
 };
 bool g_general_peer_count = false;  // tests only
-SectorKernel sector_kernel(int options);
+SectorKernel sector_kernel(int options, bool ported);
 
 bool uses_peers(const Phase& ph, const State& st) { return !st.network.empty() && ph.params.consumers.peer_weight != 0.0; }
 
@@ -177,7 +178,7 @@ struct PassConstants {
         if (j < 8) sp.r0_table[j] = r0, sp.d_table[j] = d;
         sp.last_open = j;
       }
-      sp.decide = sector_kernel(sp.options);
+      sp.decide = sector_kernel(sp.options, any_ported);
     }
   }
 };
@@ -416,27 +417,28 @@ void batch_weights(const PassConstants& k, Batch& bt) {
       }
     }
     for (int b = 0; b < kBatch; b += kStep) {
-      const I8 live = load<F8>(&bt.valid[b]) != 0.0f;
-      if (any((load<F8>(total + b) < kTiny) & live)) [[unlikely]]
-        for (int i = b; i < b + kStep; ++i)
-          if (bt.valid[i] != 0.0f && total[i] < kTiny)
-            bt.cs_extra[s] += static_cast<double>(rescale_lane(sp, static_cast<int>(s), kPeers, bt, i) * kLn2);
-      if (!all_true(((reinterpret<I8>(load<F8>(total + b)) & kExponentBits) != kExponentBits) | ~live)) [[unlikely]]
-        for (int i = b; i < b + kStep; ++i)
-          if (bt.valid[i] != 0.0f && !std::isfinite(total[i])) bt.cs_excluded[s] += 1.0;
+      const F8 t = load<F8>(total + b);
+      const I8 ordinary = (t >= kTiny) & (t <= std::numeric_limits<float>::max());  // false for nan
+      if (!all_true(ordinary | (load<F8>(&bt.valid[b]) == 0.0f))) [[unlikely]]
+        for (int i = b; i < b + kStep; ++i) {
+          if (bt.valid[i] == 0.0f) continue;
+          if (total[i] < kTiny) bt.cs_extra[s] += static_cast<double>(rescale_lane(sp, static_cast<int>(s), kPeers, bt, i) * kLn2);
+          if (!std::isfinite(total[i])) bt.cs_excluded[s] += 1.0;
+        }
     }
   }
 }
 
 // Sector s for the batch's first `count` consumers, eight lanes (one F8) at a time, from the
-// weights batch_weights left. O is the sector's number of options, or 0 for any number.
+// weights batch_weights left. O is the sector's number of options, or 0 for any number;
+// kPorted whether data moves with switchers.
 //
 // The logsum surplus is shift + ln(total). A reviser's pick is the first option whose
 // cumulative weight (the current one boosted by exp(switching_cost)) exceeds
 // uniform * (total + boost), that is the number of options whose cumulative weight is at or
 // below it; the last open option absorbs rounding at the top end. The tallies add the sector's
 // surplus, users, data, consented data, ported data and privacy harm to the lane sums.
-template <int O>
+template <int O, bool kPorted>
 void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int count) {
   using F = F8;
   using I = I8;
@@ -456,7 +458,6 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   std::int32_t* const exponent = bt.cs_exponent.data() + sector_row;
   std::int32_t* const code = bt.codes.data() + sector_row;
   const std::uint32_t* const lane = bt.lanes[static_cast<std::size_t>(1 + s) / 4].lane[(1 + s) % 4];
-  const bool any_ported = k.any_ported;
   const float switch_extra = k.switch_extra;
   const std::int32_t last_open = sp.last_open;
   const SectorPlan::Term* term = sp.term.data();
@@ -510,15 +511,15 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
     constexpr bool kTable = kLookup8 && O > 0 && O <= 8;
     F r0 = zero, d = zero;
     if constexpr (kTable) r0 = lookup8(sp.r0_table, chosen), d = lookup8(sp.d_table, chosen);
+    // (a closed service is never chosen, so its sums stay as they are)
 #pragma GCC unroll 8
     for (int j = 1; j < options; ++j) {
-      if (!term[j].open) continue;
       const I on = chosen == j;
       const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(j) * kBatch + g;
       store(users + row, load<I>(users + row) - on);  // a true comparison is -1
       store(activity_sum + row, load<F>(activity_sum + row) + select(on, act, zero));
       store(consented_sum + row, load<F>(consented_sum + row) + select(on, act_consent, zero));
-      if (any_ported) store(ported_sum + row, load<F>(ported_sum + row) + select(on, brings, zero));
+      if constexpr (kPorted) store(ported_sum + row, load<F>(ported_sum + row) + select(on, brings, zero));
       if constexpr (!kTable) r0 = select(on, term[j].r0, r0), d = select(on, term[j].d, d);
     }
     const F harm = load<F>(&bt.theta[g]) * r0 + load<F>(&bt.theta_consent[g]) * d;
@@ -527,17 +528,20 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   }
 }
 
-SectorKernel sector_kernel(int options) {
-  switch (options) {
-    case 2: return decide_sector<2>;
-    case 3: return decide_sector<3>;
-    case 4: return decide_sector<4>;
-    case 5: return decide_sector<5>;
-    case 6: return decide_sector<6>;
-    case 7: return decide_sector<7>;
-    case 8: return decide_sector<8>;
-    default: return decide_sector<0>;
-  }
+SectorKernel sector_kernel(int options, bool ported) {
+  const auto pick = [&]<bool kPorted>() -> SectorKernel {
+    switch (options) {
+      case 2: return decide_sector<2, kPorted>;
+      case 3: return decide_sector<3, kPorted>;
+      case 4: return decide_sector<4, kPorted>;
+      case 5: return decide_sector<5, kPorted>;
+      case 6: return decide_sector<6, kPorted>;
+      case 7: return decide_sector<7, kPorted>;
+      case 8: return decide_sector<8, kPorted>;
+      default: return decide_sector<0, kPorted>;
+    }
+  };
+  return ported ? pick.template operator()<true>() : pick.template operator()<false>();
 }
 
 // The choice codes of a batch, code[b * sectors + s] for consumer b in sector s, to and from
