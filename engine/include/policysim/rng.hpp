@@ -45,9 +45,11 @@ inline Lanes draw(const RngKey& key, Stream stream, std::uint32_t step, std::uin
 
 // draw() for `Width` consecutive ids at once, lanes in structure-of-arrays order:
 // out[lane][b] is lane `lane` of draw(key, stream, step, first_id + b, block). On AVX2 eight
-// ids run per instruction (the 32x32->64 products of even and odd ids in two multiplies, then
-// blended back); elsewhere the same rounds are written on arrays for the compiler to
-// vectorise. Both are integer arithmetic, so every build gives the same lanes.
+// ids run at once, each counter word as two registers of four 64-bit lanes (ids 0, 1, 4, 5 and
+// 2, 3, 6, 7 of the eight), so that one multiply gives both halves of a 32x32->64 product; the
+// upper 32 bits of a lane are left as they fall, since the multiplies read only the lower ones.
+// Elsewhere the same rounds are written on arrays for the compiler to vectorise. Both are
+// integer arithmetic, so every build gives the same lanes.
 template <int Width>
 inline void draw_batch(const RngKey& key, Stream stream, std::uint32_t step, std::uint32_t first_id,
                        std::uint32_t block, std::uint32_t (&out)[4][Width]) {
@@ -56,33 +58,31 @@ inline void draw_batch(const RngKey& key, Stream stream, std::uint32_t step, std
 #if defined(__AVX2__)
   if constexpr (Width % 8 == 0) {
     const __m256i m0 = _mm256_set1_epi64x(0xD2511F53u), m2 = _mm256_set1_epi64x(0xCD9E8D57u);
-    // lo and hi halves of x * m for eight 32-bit x
-    const auto mulhilo = [](__m256i x, __m256i m, __m256i& lo, __m256i& hi) {
-      const __m256i even = _mm256_mul_epu32(x, m), odd = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), m);
-      lo = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA);
-      hi = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-    };
-    const __m256i ids = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i round_key[10][2];  // the key of each round, in every lane
+    for (std::uint32_t round = 0, k0 = seed_lo, k1 = seed_hi; round < 10; ++round, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u) {
+      round_key[round][0] = _mm256_set1_epi32(static_cast<int>(k0));
+      round_key[round][1] = _mm256_set1_epi32(static_cast<int>(k1));
+    }
+    const __m256i c1_start = _mm256_set1_epi32(static_cast<int>(step)), c2_start = _mm256_set1_epi32(static_cast<int>(word2));
+    const __m256i c3_start = _mm256_set1_epi32(static_cast<int>(key.replication));
+    const __m256i ids_a = _mm256_setr_epi64x(0, 1, 4, 5), ids_b = _mm256_setr_epi64x(2, 3, 6, 7);
     for (int b = 0; b < Width; b += 8) {
-      __m256i c0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(first_id + static_cast<std::uint32_t>(b))), ids);
-      __m256i c1 = _mm256_set1_epi32(static_cast<int>(step)), c2 = _mm256_set1_epi32(static_cast<int>(word2));
-      __m256i c3 = _mm256_set1_epi32(static_cast<int>(key.replication));
-      std::uint32_t k0 = seed_lo, k1 = seed_hi;
-      for (int round = 0; round < 10; ++round) {
-        __m256i lo0, hi0, lo2, hi2;
-        mulhilo(c0, m0, lo0, hi0);
-        mulhilo(c2, m2, lo2, hi2);
-        c0 = _mm256_xor_si256(_mm256_xor_si256(hi2, c1), _mm256_set1_epi32(static_cast<int>(k0)));
-        c2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32(static_cast<int>(k1)));
-        c1 = lo2;
-        c3 = lo0;
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
+      const __m256i base = _mm256_set1_epi64x(first_id + static_cast<std::uint32_t>(b));
+      __m256i c[2][4] = {{_mm256_add_epi64(base, ids_a), c1_start, c2_start, c3_start},
+                         {_mm256_add_epi64(base, ids_b), c1_start, c2_start, c3_start}};
+      for (int round = 0; round < 10; ++round)
+        for (auto& h : c) {
+          const __m256i p0 = _mm256_mul_epu32(h[0], m0), p2 = _mm256_mul_epu32(h[2], m2);
+          h[0] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p2, 32), h[1]), round_key[round][0]);
+          h[2] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p0, 32), h[3]), round_key[round][1]);
+          h[1] = p2;
+          h[3] = p0;
+        }
+      // the lower halves of a's and b's lanes, in id order 0..7
+      for (int lane = 0; lane < 4; ++lane) {
+        const __m256 joined = _mm256_shuffle_ps(_mm256_castsi256_ps(c[0][lane]), _mm256_castsi256_ps(c[1][lane]), 0x88);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(&out[lane][b]), _mm256_castps_si256(joined));
       }
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(&out[0][b]), c0);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(&out[1][b]), c1);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(&out[2][b]), c2);
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(&out[3][b]), c3);
     }
     return;
   }
