@@ -298,14 +298,26 @@ void build_peer_words(const Model& m, const PeerFields& f, const Consumers& cons
   const auto n = static_cast<std::int64_t>(words.size());
   const std::uint8_t* choice = cons.choice.data();
   std::uint64_t* word = words.data();
-  const std::uint64_t* one = f.one.data();
-  const int* offset = m.option_offset.data();
+  if constexpr (S > 0) {
+    const std::uint64_t* one[S];  // by sector, indexed by the code
+    for (int s = 0; s < S; ++s) one[s] = f.one.data() + m.option_offset[s];
 #pragma omp for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::uint8_t* code = choice + i * sectors;
-    std::uint64_t w = 0;
-    for (int s = 0; s < sectors; ++s) w += one[offset[s] + code[s]];
-    word[i] = w;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::uint8_t* code = choice + i * S;
+      std::uint64_t w = 0;
+      for (int s = 0; s < S; ++s) w += one[s][code[s]];
+      word[i] = w;
+    }
+  } else {
+    const std::uint64_t* one = f.one.data();
+    const int* offset = m.option_offset.data();
+#pragma omp for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::uint8_t* code = choice + i * sectors;
+      std::uint64_t w = 0;
+      for (int s = 0; s < sectors; ++s) w += one[offset[s] + code[s]];
+      word[i] = w;
+    }
   }
 }
 void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& cons, std::vector<std::uint64_t>& words) {
@@ -334,21 +346,31 @@ void count_peers_words(const PassConstants& k, const Network& net, const std::ve
 #pragma GCC unroll 4
     for (auto q = from; q < to; ++q) __builtin_prefetch(word + neighbours[q]);
   }
-  for (int b = 0; b < kBatch; ++b) bt.peer_scale[b] = 0.0f;
+  alignas(64) float degree[kBatch] = {};
+  std::uint64_t end = offsets[first];
   for (int b = 0; b < count; ++b) {
-    const auto begin = offsets[first + b], end = offsets[first + b + 1];
-    // two sums, so that the adds of successive neighbours do not wait on each other
+    const std::uint64_t begin = end;
+    end = offsets[first + b + 1];
+    // two sums, so that the adds of successive neighbours do not wait on each other; scalar
+    // loads (GCC would vectorise the loop into emulated gathers, which are slower)
     std::uint64_t total = 0, other = 0;
     auto q = begin;
-    for (; q + 2 <= end; q += 2) {
+    for (; q + 4 <= end; q += 4) {
       total += word[neighbours[q]];
       other += word[neighbours[q + 1]];
+      total += word[neighbours[q + 2]];
+      other += word[neighbours[q + 3]];
+      asm("" : "+r"(total), "+r"(other));
     }
-    if (q < end) total += word[neighbours[q]];
+    for (; q < end; ++q) total += word[neighbours[q]];
     total += other;
     sum[0][b] = static_cast<std::uint32_t>(total);
     sum[1][b] = static_cast<std::uint32_t>(total >> 32);
-    if (begin != end) bt.peer_scale[b] = k.peer_weight2 / static_cast<float>(end - begin);
+    degree[b] = static_cast<float>(static_cast<std::int32_t>(end - begin));  // a degree fits
+  }
+  for (int b = 0; b < kBatch; b += kGroup) {
+    const F16 d = load<F16>(&degree[b]);
+    store(&bt.peer_scale[b], select(d != 0.0f, k.peer_weight2 / d, F16{}));
   }
   const auto& f = k.fields;
   const std::uint32_t mask = (1u << f.bits) - 1;
