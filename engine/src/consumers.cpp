@@ -204,6 +204,7 @@ struct Batch {
   alignas(64) float theta_consent[kBatch], activity_consent[kBatch];
   alignas(64) float peer_scale[kBatch] = {};
   std::vector<float> peer;
+  std::vector<std::uint64_t> running;  // running sums of neighbours' words (count_peers_words)
   std::vector<float> weight;  // [options][kBatch] 2^((u - shift) log2 e), the outside option's included
   std::vector<float> total;   // [sectors][kBatch] the sum of the sector's weights
   // chunk sums per lane
@@ -332,9 +333,9 @@ void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& 
 
 // The same counts as count_peers from the words: a sum of words per consumer, then the fields
 // unpacked into peer[][] a vector at a time.
-void count_peers_words(const PassConstants& k, const Network& net, const std::vector<std::uint64_t>& words,
+[[gnu::noinline]] void count_peers_words(const PassConstants& k, const Network& net, const std::vector<std::uint64_t>& words,
                        std::uint32_t first, int count, Batch& bt) {
-  alignas(64) std::uint32_t sum[2][kBatch] = {};
+  alignas(64) std::uint32_t sum[2][kBatch];  // lanes from `count` on are zeroed below
   const std::uint64_t* word = words.data();
   const std::uint32_t* neighbours = net.neighbours.data();
   const std::uint64_t* offsets = net.offsets.data();
@@ -346,24 +347,23 @@ void count_peers_words(const PassConstants& k, const Network& net, const std::ve
 #pragma GCC unroll 4
     for (auto q = from; q < to; ++q) __builtin_prefetch(word + neighbours[q]);
   }
-  alignas(64) float degree[kBatch] = {};
-  std::uint64_t end = offsets[first];
+  // A consumer's sum is the difference of two running sums over the batch's whole neighbour
+  // list, which is one loop: a loop per consumer would mispredict at the end of every row, as
+  // rows differ in length. The sums wrap modulo 2^64, so the differences are exact.
+  const std::uint64_t q0 = offsets[first], q1 = offsets[first + count];
+  if (bt.running.size() < q1 - q0 + 1) bt.running.resize(q1 - q0 + 1);
+  std::uint64_t* const running = bt.running.data();
+  std::uint64_t run = 0;
+  running[0] = 0;
+#pragma GCC unroll 4
+  for (std::uint64_t q = q0; q < q1; ++q) running[q - q0 + 1] = run += word[neighbours[q]];
+  asm("" ::: "memory");
+  alignas(64) float degree[kBatch];
+  for (int b = count; b < kBatch; ++b) sum[0][b] = sum[1][b] = 0, degree[b] = 0.0f;
   for (int b = 0; b < count; ++b) {
-    const std::uint64_t begin = end;
-    end = offsets[first + b + 1];
-    // two sums, so that the adds of successive neighbours do not wait on each other; scalar
-    // loads (GCC would vectorise the loop into emulated gathers, which are slower)
-    std::uint64_t total = 0, other = 0;
-    auto q = begin;
-    for (; q + 4 <= end; q += 4) {
-      total += word[neighbours[q]];
-      other += word[neighbours[q + 1]];
-      total += word[neighbours[q + 2]];
-      other += word[neighbours[q + 3]];
-      asm("" : "+r"(total), "+r"(other));
-    }
-    for (; q < end; ++q) total += word[neighbours[q]];
-    total += other;
+    const std::uint64_t begin = offsets[first + b] - q0, end = offsets[first + b + 1] - q0;
+    std::uint64_t total = running[end] - running[begin];
+    asm("" : "+r"(total));  // scalar: GCC would vectorise this loop into emulated gathers
     sum[0][b] = static_cast<std::uint32_t>(total);
     sum[1][b] = static_cast<std::uint32_t>(total >> 32);
     degree[b] = static_cast<float>(static_cast<std::int32_t>(end - begin));  // a degree fits
