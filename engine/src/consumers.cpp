@@ -34,6 +34,7 @@ namespace {
 constexpr int kBatch = 64;
 static_assert(kChunk % kBatch == 0, "chunks are whole batches");
 constexpr float kTiny = 0x1p-100f;  // below this total a consumer is recomputed with its own maximum
+constexpr float kLargest = std::numeric_limits<float>::max();
 constexpr std::int32_t kExponentBits = 0x7f800000;  // of a float: all set for inf and nan
 
 // Offsets inside one chunk's partial sums; per option the sums are of activity (users, all,
@@ -132,12 +133,13 @@ struct PassConstants {
   bool peers, any_exposure, any_closed;
   bool any_ported;  // whether data moves with switchers (portability above 0)
   std::uint32_t step, blocks;
+  RoundKeys keys;
   std::vector<SectorPlan> sectors;
   PeerFields fields;
 
   PassConstants(const Model& m, const Phase& ph, const State& st)
       : revise(ph.params.consumers.revision_rate), consent_revise(ph.params.consumers.consent_revision_rate),
-        peers(uses_peers(ph, st)), fields(m, peers && !g_general_peer_count, st.network.max_degree) {
+        peers(uses_peers(ph, st)), keys(st.key), fields(m, peers && !g_general_peer_count, st.network.max_degree) {
     const auto& p = ph.params;
     inv_alpha = static_cast<float>(1.0 / p.consumers.price_sensitivity);
     peer_weight2 = static_cast<float>(p.consumers.peer_weight * std::numbers::log2e);
@@ -413,7 +415,7 @@ float rescale_lane(const SectorPlan& sp, int s, bool peers, Batch& bt, int b) {
 // whose total is below kTiny is rescaled (rescale_lane), and one whose total is not finite is
 // counted, to be left out of the surplus.
 template <bool kPeers>
-void batch_weights(const PassConstants& k, Batch& bt) {
+void batch_weights(const PassConstants& k, int count, Batch& bt) {
   constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
   for (std::size_t s = 0; s < k.sectors.size(); ++s) {
     const auto& sp = k.sectors[s];
@@ -438,16 +440,29 @@ void batch_weights(const PassConstants& k, Batch& bt) {
         store(total + b, load<F8>(total + b) + x);
       }
     }
-    for (int b = 0; b < kBatch; b += kStep) {
-      const F8 t = load<F8>(total + b);
-      const I8 ordinary = (t >= kTiny) & (t <= std::numeric_limits<float>::max());  // false for nan
-      if (!all_true(ordinary | (load<F8>(&bt.valid[b]) == 0.0f))) [[unlikely]]
-        for (int i = b; i < b + kStep; ++i) {
-          if (bt.valid[i] == 0.0f) continue;
-          if (total[i] < kTiny) bt.cs_extra[s] += static_cast<double>(rescale_lane(sp, static_cast<int>(s), kPeers, bt, i) * kLn2);
-          if (!std::isfinite(total[i])) bt.cs_excluded[s] += 1.0;
-        }
+    // As integers, the bits of an ordinary total (from kTiny to the largest float) lie in one
+    // range, and those of a nan or a negative number outside it: in a full batch, the least and
+    // the largest bits of all lanes tell whether any lane is rare.
+    bool rare = false;
+    if (count == kBatch) {
+      I8 low = reinterpret<I8>(load<F8>(total)), high = low;
+      for (int b = kStep; b < kBatch; b += kStep) {
+        const I8 bits = reinterpret<I8>(load<F8>(total + b));
+        low = select(bits < low, bits, low);
+        high = select(bits > high, bits, high);
+      }
+      rare = !all_true((low >= std::bit_cast<std::int32_t>(kTiny)) & (high <= std::bit_cast<std::int32_t>(kLargest)));
+    } else {
+      for (int b = 0; b < kBatch; b += kStep) {
+        const F8 t = load<F8>(total + b);
+        rare |= !all_true(((t >= kTiny) & (t <= kLargest)) | (load<F8>(&bt.valid[b]) == 0.0f));  // false for nan
+      }
     }
+    if (rare) [[unlikely]]
+      for (int i = 0; i < count; ++i) {
+        if (total[i] < kTiny) bt.cs_extra[s] += static_cast<double>(rescale_lane(sp, static_cast<int>(s), kPeers, bt, i) * kLn2);
+        if (!std::isfinite(total[i])) bt.cs_excluded[s] += 1.0;
+      }
   }
 }
 
@@ -816,7 +831,7 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
       for (std::uint32_t first = chunk_first; first < chunk_last; first += kBatch) {
         const int count = static_cast<int>(std::min<std::uint32_t>(kBatch, chunk_last - first));
         for (std::uint32_t block = 0; block < k.blocks; ++block)
-          draw_batch<kBatch>(st.key, Stream::kConsumer, k.step, first, block, bt.lanes[block].lane);
+          draw_batch<kBatch>(k.keys, Stream::kConsumer, k.step, first, block, bt.lanes[block].lane);
         load_batch(cons, first, count, bt);
         update_trust_and_consent(m, k, opt, cons, first, count, bt);
         if (words)
@@ -832,9 +847,9 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
           bt.activity_consent[b] = bt.activity[b] * bt.consent[b];
         }
         if (k.peers)
-          batch_weights<true>(k, bt);
+          batch_weights<true>(k, count, bt);
         else
-          batch_weights<false>(k, bt);
+          batch_weights<false>(k, count, bt);
         decide_batch_any(m, k, cons, first, count, bt);
       }
       fold_chunk(m, k, tl, chunk_last - chunk_first, bt, t);

@@ -50,19 +50,34 @@ inline Lanes draw(const RngKey& key, Stream stream, std::uint32_t step, std::uin
 // upper 32 bits of a lane are left as they fall, since the multiplies read only the lower ones.
 // Elsewhere the same rounds are written on arrays for the compiler to vectorise. Both are
 // integer arithmetic, so every build gives the same lanes.
+//
+// A caller drawing many batches under one key passes its RoundKeys, made once.
+struct RoundKeys {
+  explicit RoundKeys(const RngKey& k) : key(k) {
+#if defined(__AVX2__)
+    auto k0 = static_cast<std::uint32_t>(k.seed), k1 = static_cast<std::uint32_t>(k.seed >> 32);
+    for (int round = 0; round < 10; ++round, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u) {
+      lanes[round][0] = _mm256_set1_epi32(static_cast<int>(k0));
+      lanes[round][1] = _mm256_set1_epi32(static_cast<int>(k1));
+    }
+#endif
+  }
+  RngKey key;
+#if defined(__AVX2__)
+  __m256i lanes[10][2];  // the key of each round, in every lane
+#endif
+};
+
 template <int Width>
-inline void draw_batch(const RngKey& key, Stream stream, std::uint32_t step, std::uint32_t first_id,
+inline void draw_batch(const RoundKeys& keys, Stream stream, std::uint32_t step, std::uint32_t first_id,
                        std::uint32_t block, std::uint32_t (&out)[4][Width]) {
+  const RngKey& key = keys.key;
   const std::uint32_t word2 = (static_cast<std::uint32_t>(stream) << 24) | block;
   const auto seed_lo = static_cast<std::uint32_t>(key.seed), seed_hi = static_cast<std::uint32_t>(key.seed >> 32);
 #if defined(__AVX2__)
   if constexpr (Width % 8 == 0) {
     const __m256i m0 = _mm256_set1_epi64x(0xD2511F53u), m2 = _mm256_set1_epi64x(0xCD9E8D57u);
-    __m256i round_key[10][2];  // the key of each round, in every lane
-    for (std::uint32_t round = 0, k0 = seed_lo, k1 = seed_hi; round < 10; ++round, k0 += 0x9E3779B9u, k1 += 0xBB67AE85u) {
-      round_key[round][0] = _mm256_set1_epi32(static_cast<int>(k0));
-      round_key[round][1] = _mm256_set1_epi32(static_cast<int>(k1));
-    }
+    const auto& round_key = keys.lanes;
     const __m256i c1_start = _mm256_set1_epi32(static_cast<int>(step)), c2_start = _mm256_set1_epi32(static_cast<int>(word2));
     const __m256i c3_start = _mm256_set1_epi32(static_cast<int>(key.replication));
     const __m256i ids_a = _mm256_setr_epi64x(0, 1, 4, 5), ids_b = _mm256_setr_epi64x(2, 3, 6, 7);
@@ -109,6 +124,12 @@ inline void draw_batch(const RngKey& key, Stream stream, std::uint32_t step, std
     out[2][b] = c2;
     out[3][b] = c3;
   }
+}
+
+template <int Width>
+inline void draw_batch(const RngKey& key, Stream stream, std::uint32_t step, std::uint32_t first_id,
+                       std::uint32_t block, std::uint32_t (&out)[4][Width]) {
+  draw_batch<Width>(RoundKeys(key), stream, step, first_id, block, out);
 }
 
 // A lane as a double uniform in (0, 1), never exactly 0 or 1.
