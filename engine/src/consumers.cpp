@@ -341,14 +341,6 @@ void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& 
   const std::uint64_t* word = words.data();
   const std::uint32_t* neighbours = net.neighbours.data();
   const std::uint64_t* offsets = net.offsets.data();
-  // The rewired links of a small-world network point anywhere: the words of the next batch's
-  // neighbours are requested now, so that their cache misses overlap with this work.
-  const auto nodes = static_cast<std::uint32_t>(net.offsets.size() - 1);
-  if (first + kBatch < nodes) {
-    const auto from = offsets[first + kBatch], to = offsets[std::min(nodes, first + 2 * kBatch)];
-#pragma GCC unroll 4
-    for (auto q = from; q < to; ++q) __builtin_prefetch(word + neighbours[q]);
-  }
   // A consumer's sum is the difference of two running sums over the batch's whole neighbour
   // list, which is one loop: a loop per consumer would mispredict at the end of every row, as
   // rows differ in length. The sums wrap modulo 2^64, so the differences are exact.
@@ -357,8 +349,25 @@ void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& 
   std::uint64_t* const running = bt.running.data();
   std::uint64_t run = 0;
   running[0] = 0;
+  std::uint64_t* next = running + 1;
+  const std::uint32_t *q = neighbours + q0, *const last = neighbours + q1;
+  // The rewired links of a small-world network point anywhere: the words of the next batch's
+  // neighbours are requested in the same loop, so that their cache misses overlap with this
+  // work.
+  const auto nodes = static_cast<std::uint32_t>(net.offsets.size() - 1);
+  const std::uint32_t *p = last, *p_last = last;
+  if (first + kBatch < nodes) p = neighbours + offsets[first + kBatch], p_last = neighbours + offsets[std::min(nodes, first + 2 * kBatch)];
+  const std::ptrdiff_t both = std::min(last - q, p_last - p);
 #pragma GCC unroll 4
-  for (std::uint64_t q = q0; q < q1; ++q) running[q - q0 + 1] = run += word[neighbours[q]];
+  for (std::ptrdiff_t i = 0; i < both; ++i) {
+    __builtin_prefetch(word + p[i]);
+    next[i] = run += word[q[i]];
+  }
+  q += both, p += both, next += both;
+#pragma GCC unroll 4
+  for (; p < p_last; ++p) __builtin_prefetch(word + *p);
+#pragma GCC unroll 4
+  for (; q != last; ++q) *next++ = run += word[*q];
   asm("" ::: "memory");
   alignas(64) float degree[kBatch];
   for (int b = count; b < kBatch; ++b) sum[0][b] = sum[1][b] = 0, degree[b] = 0.0f;
