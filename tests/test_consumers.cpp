@@ -723,6 +723,30 @@ TEST_CASE("consumers: peer counts in one word per consumer and the general count
   }
 }
 
+TEST_CASE("consumers: groups without a reviser give the same run whether they skip the draw or not") {
+  // revision rates on both sides of the automatic choice, with consent revised too
+  for (const char* rate : {"0.002", "0.1", "0.6"}) {
+    CAPTURE(rate);
+    const Model m = build_model(scenario_from(kPopulation, {{"consumers.revision_rate", rate},
+                                                           {"consumers.consent_revision_rate", rate},
+                                                           {"regulator.consent", "opt_in"}}));
+    const State automatic = run_steps(m, 5);
+    use_revision_skip(RevisionSkip::kAlways);
+    const State always = run_steps(m, 5);
+    use_revision_skip(RevisionSkip::kNever);
+    const State never = run_steps(m, 5);
+    use_revision_skip(RevisionSkip::kAuto);
+    for (const State* st : {&always, &never}) {
+      CHECK(st->consumers.choice == automatic.consumers.choice);
+      CHECK(st->consumers.consent == automatic.consumers.consent);
+      CHECK(st->totals.cs == automatic.totals.cs);
+      CHECK(st->services.users == automatic.services.users);
+    }
+    // the run revises: choices moved from the initial ones
+    CHECK(automatic.consumers.choice != initial_state(m, 1).consumers.choice);
+  }
+}
+
 TEST_CASE("consumers: peer effects on a Watts-Strogatz network raise concentration") {
   // Pure logit market (no data effect, fixed prices) with two identical services: without
   // peers the shares relax to 50/50; with peers the initial leader keeps more of the sector.

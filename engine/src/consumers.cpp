@@ -32,6 +32,8 @@ namespace policysim {
 namespace {
 
 constexpr int kBatch = 64;
+constexpr int kGroup = 16;        // lanes of trust and consent taken at once (one F16)
+constexpr int kDecideLanes = 8;   // lanes of a sector's decisions taken at once (one F8)
 static_assert(kChunk % kBatch == 0, "chunks are whole batches");
 constexpr float kTiny = 0x1p-100f;  // below this total a consumer is recomputed with its own maximum
 constexpr float kLargest = std::numeric_limits<float>::max();
@@ -58,13 +60,22 @@ struct TallyLayout {
 
 // A revision decision from one 31-bit lane h = x >> 1: revise when h < cut, and then h / cut is
 // the reviser's uniform in [0, 1), so one lane serves both. cut = floor(p 2^31).
+//
+// A group of `lanes` lanes without a reviser may skip the draw, which changes no result. That
+// pays where such groups are the rule; where they come and go at random, the test's
+// mispredicted branches cost more than the draws it saves, so every group draws (`skip`).
+RevisionSkip g_revision_skip = RevisionSkip::kAuto;  // tests only
 struct Revision {
   std::int32_t last = -1;  // revise when h <= last (cut - 1); -1 never
   float scale = 0.0f;      // 1 / cut
-  explicit Revision(double p) {
-    const auto cut = static_cast<std::int64_t>(std::clamp(p, 0.0, 1.0) * 0x1p31);
+  bool skip = false;       // whether groups without a reviser skip the draw
+  Revision(double p, int lanes) {
+    p = std::clamp(p, 0.0, 1.0);
+    const auto cut = static_cast<std::int64_t>(p * 0x1p31);
     last = static_cast<std::int32_t>(cut - 1);
     scale = cut > 0 ? static_cast<float>(1.0 / static_cast<double>(cut)) : 0.0f;
+    skip = 1.0 - std::pow(1.0 - p, lanes) < 0.2;  // most groups have no reviser
+    if (g_revision_skip != RevisionSkip::kAuto) skip = g_revision_skip == RevisionSkip::kAlways;
   }
 };
 
@@ -138,7 +149,7 @@ struct PassConstants {
   PeerFields fields;
 
   PassConstants(const Model& m, const Phase& ph, const State& st)
-      : revise(ph.params.consumers.revision_rate), consent_revise(ph.params.consumers.consent_revision_rate),
+      : revise(ph.params.consumers.revision_rate, kDecideLanes), consent_revise(ph.params.consumers.consent_revision_rate, kGroup),
         peers(uses_peers(ph, st)), keys(st.key), fields(m, peers && !g_general_peer_count, st.network.max_degree) {
     const auto& p = ph.params;
     inv_alpha = static_cast<float>(1.0 / p.consumers.price_sensitivity);
@@ -221,9 +232,6 @@ struct Batch {
   alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {};
 };
 
-// Where most consumers do not revise, a group of lanes without a reviser skips the draw.
-// Skipping changes no result.
-constexpr int kGroup = 16;  // lanes of trust and consent taken at once (one F16)
 static_assert(kBatch % kGroup == 0, "batches are whole groups");
 
 // The 31-bit lanes h = x >> 1 of a group, and which of them revise. F is F8 or F16.
@@ -265,7 +273,7 @@ void update_trust_and_consent(const Model& m, const PassConstants& k, const Opti
   const F16 one = F16{} + 1.0f, zero = F16{};
   for (int g = 0; g < kBatch; g += kGroup) {
     const GroupLanes<F16> lanes(&bt.lanes[0].lane[0][g], k.consent_revise);
-    if (!any(lanes.revise)) continue;
+    if (k.consent_revise.skip && !any(lanes.revise)) continue;
     // logistic(trust_weight tau - theta rho_JV + shift) = 1 / (1 + 2^(-(...) log2 e))
     const F16 z = z0 + zt * load<F16>(&bt.trust[g]) + zr * load<F16>(&bt.theta[g]);
     const F16 probability = 1.0f / (1.0f + exp2_approx(z));
@@ -488,8 +496,8 @@ template <int O, bool kPorted>
 void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int count) {
   using F = F8;
   using I = I8;
-  constexpr int kLanes = static_cast<int>(sizeof(F) / sizeof(float));
-  static_assert(kBatch % kLanes == 0, "batches are whole vectors");
+  constexpr int kLanes = kDecideLanes;
+  static_assert(sizeof(F) == kLanes * sizeof(float) && kBatch % kLanes == 0, "batches are whole vectors");
   const int options = O > 0 ? O : sp.options;
   // the sector's rows, held in locals so that stores through them are known not to move them
   const auto first_row = static_cast<std::size_t>(sp.o0) * kBatch;
@@ -505,6 +513,7 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   std::int32_t* const code = bt.codes.data() + sector_row;
   const std::uint32_t* const lane = bt.lanes[static_cast<std::size_t>(1 + s) / 4].lane[(1 + s) % 4];
   const float switch_extra = k.switch_extra;
+  const Revision revise = k.revise;
   const std::int32_t last_open = sp.last_open;
   const SectorPlan::Term* term = sp.term.data();
   const F zero = F{};
@@ -530,13 +539,13 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
     }
 
     I chosen = current;
-    const GroupLanes<F> lanes(lane + g, k.revise);
-    if (any(lanes.revise)) {
+    const GroupLanes<F> lanes(lane + g, revise);
+    if (!revise.skip || any(lanes.revise)) {
       F stay = zero;
 #pragma GCC unroll 8
       for (int j = 0; j < options; ++j) stay = select(current == j, w(j), stay);
       stay *= switch_extra;
-      const F target = lanes.uniform(k.revise) * (total + stay);
+      const F target = lanes.uniform(revise) * (total + stay);
       F cum = zero;
       I passed = I{};
 #pragma GCC unroll 8
@@ -778,6 +787,7 @@ void store_batch(Consumers& cons, std::uint32_t first, int count, const Batch& b
 }  // namespace
 
 void use_general_peer_count(bool on) { g_general_peer_count = on; }
+void use_revision_skip(RevisionSkip skip) { g_revision_skip = skip; }
 
 std::size_t tally_width(const Model& model) { return TallyLayout(model).width; }
 

@@ -18,6 +18,11 @@ void prepare_options(const Model& model, const Phase& phase, State& state);
 // (both must give the same results).
 void use_general_peer_count(bool on);
 
+// For tests: whether groups of consumers without a reviser skip the draw: chosen from the
+// revision rates (kAuto), always or never (all must give the same results).
+enum class RevisionSkip { kAuto, kAlways, kNever };
+void use_revision_skip(RevisionSkip skip);
+
 // Runs every consumer once, then writes users, data flows and totals into the state.
 void consumer_pass(const Model& model, const Phase& phase, State& state);
 
