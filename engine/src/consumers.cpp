@@ -34,6 +34,7 @@ namespace {
 constexpr int kBatch = 64;
 constexpr int kGroup = 16;        // lanes of trust and consent taken at once (one F16)
 constexpr int kDecideLanes = 8;   // lanes of a sector's decisions taken at once (one F8)
+constexpr int kSumLanes = kDecideLanes;  // lanes of the per-option and surplus sums
 static_assert(kChunk % kBatch == 0, "chunks are whole batches");
 constexpr float kTiny = 0x1p-100f;  // below this total a consumer is recomputed with its own maximum
 constexpr float kLargest = std::numeric_limits<float>::max();
@@ -197,17 +198,20 @@ struct PassConstants {
 };
 
 // Per-thread scratch for one batch; option rows are [options][kBatch]. Sums over a chunk are
-// kept per lane (so the adds vectorise) and folded in lane order at the end of the chunk:
-// per-option tallies in float or int (at most kChunk/kBatch = 256 terms a lane), the rest in
-// double. The surplus is kept as a product: see fold_chunk.
+// kept per lane (so the adds vectorise) and folded in lane order at the end of the chunk: the
+// per-option tallies, the surplus and the harm in kSumLanes lanes, to which each sector adds
+// its batch's sums (per-option tallies in float or int, at most kChunk/kBatch = 256 terms a
+// lane), trust and consent in kBatch lanes of double. The surplus is kept as a product: see
+// fold_chunk.
 struct Batch {
   explicit Batch(const Model& m, std::uint32_t blocks)
       : lanes(blocks), codes(rows(m.sectors)), peer(rows(m.options)), weight(rows(m.options)), total(rows(m.sectors)),
-        users(rows(m.options)),
-        activity_sum(rows(m.options)), consented_sum(rows(m.options)), ported_sum(rows(m.options)),
-        cs_mantissa(rows(m.sectors), 1.0f), cs_exponent(rows(m.sectors)), cs_extra(static_cast<std::size_t>(m.sectors)),
+        users(sum_rows(m.options)), activity_sum(sum_rows(m.options)), consented_sum(sum_rows(m.options)),
+        ported_sum(sum_rows(m.options)), cs_mantissa(sum_rows(m.sectors), 1.0f), cs_exponent(sum_rows(m.sectors)),
+        cs_extra(static_cast<std::size_t>(m.sectors)),
         cs_excluded(static_cast<std::size_t>(m.sectors)) {}
   static std::size_t rows(int n) { return static_cast<std::size_t>(n) * kBatch; }
+  static std::size_t sum_rows(int n) { return static_cast<std::size_t>(n) * kSumLanes; }
   struct Block {
     std::uint32_t lane[4][kBatch];
   };
@@ -220,16 +224,17 @@ struct Batch {
   std::vector<std::uint64_t> running;  // running sums of neighbours' words (count_peers_words)
   std::vector<float> weight;  // [options][kBatch] 2^((u - shift) log2 e), the outside option's included
   std::vector<float> total;   // [sectors][kBatch] the sum of the sector's weights
-  // chunk sums per lane
-  std::vector<std::int32_t> users;                                  // [options][kBatch]
-  std::vector<float> activity_sum, consented_sum, ported_sum;       // [options][kBatch]
+  alignas(64) float brings[kBatch];  // a sector's data ported by switchers (decide_sector)
+  // chunk sums per lane of kSumLanes
+  std::vector<std::int32_t> users;                                  // [options][kSumLanes]
+  std::vector<float> activity_sum, consented_sum, ported_sum;       // [options][kSumLanes]
   // per sector and lane, the product of the totals of the chunk's consumers as a mantissa in
   // [1, 2) and a power of two; per sector, the logsums' shifts back from a rescale and how
   // many consumers had a non-finite total
-  std::vector<float> cs_mantissa;                                   // [sectors][kBatch]
-  std::vector<std::int32_t> cs_exponent;                            // [sectors][kBatch]
+  std::vector<float> cs_mantissa;                                   // [sectors][kSumLanes]
+  std::vector<std::int32_t> cs_exponent;                            // [sectors][kSumLanes]
   std::vector<double> cs_extra, cs_excluded;                        // [sectors]
-  alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kBatch] = {};
+  alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kSumLanes] = {};
 };
 
 static_assert(kBatch % kGroup == 0, "batches are whole groups");
@@ -502,21 +507,23 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   // the sector's rows, held in locals so that stores through them are known not to move them
   const auto first_row = static_cast<std::size_t>(sp.o0) * kBatch;
   const auto sector_row = static_cast<std::size_t>(s) * kBatch;
-  std::int32_t* const users = bt.users.data() + first_row;
-  float* const activity_sum = bt.activity_sum.data() + first_row;
-  float* const consented_sum = bt.consented_sum.data() + first_row;
-  float* const ported_sum = bt.ported_sum.data() + first_row;
   const float* const weight = bt.weight.data() + first_row;
   const float* const total_row = bt.total.data() + sector_row;
-  float* const mantissa = bt.cs_mantissa.data() + sector_row;
-  std::int32_t* const exponent = bt.cs_exponent.data() + sector_row;
   std::int32_t* const code = bt.codes.data() + sector_row;
+  float* const brings_row = bt.brings;
   const std::uint32_t* const lane = bt.lanes[static_cast<std::size_t>(1 + s) / 4].lane[(1 + s) % 4];
   const float switch_extra = k.switch_extra;
   const Revision revise = k.revise;
   const std::int32_t last_open = sp.last_open;
   const SectorPlan::Term* term = sp.term.data();
   const F zero = F{};
+  // the lanes' running products of totals, held across the batch
+  float* const mantissa_sum = bt.cs_mantissa.data() + static_cast<std::size_t>(s) * kSumLanes;
+  std::int32_t* const exponent_sum = bt.cs_exponent.data() + static_cast<std::size_t>(s) * kSumLanes;
+  F mantissa = load<F>(mantissa_sum);
+  I exponent = load<I>(exponent_sum);
+  D4 harm[kSumLanes / 4];
+  for (int q = 0; q < kSumLanes / 4; ++q) harm[q] = load<D4>(&bt.harm_sum[4 * q]);
   for (int g = 0; g < count; g += kLanes) {
     const auto w = [&](int j) { return load<F>(weight + j * kBatch + g); };
     const F valid = load<F>(&bt.valid[g]);
@@ -532,10 +539,10 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
       I bits = reinterpret<I>(total);
       const I finite = (bits & kExponentBits) != kExponentBits;
       bits = select(live & finite, bits, kOne);
-      const F product = load<F>(mantissa + g) * reinterpret<F>((bits & kMantissa) | kOne);  // in [1, 4)
+      const F product = mantissa * reinterpret<F>((bits & kMantissa) | kOne);  // in [1, 4)
       const I product_bits = reinterpret<I>(product);
-      store(exponent + g, load<I>(exponent + g) + ((bits >> 23) - 127) + ((product_bits >> 23) - 127));
-      store(mantissa + g, reinterpret<F>((product_bits & kMantissa) | kOne));
+      exponent += ((bits >> 23) - 127) + ((product_bits >> 23) - 127);
+      mantissa = reinterpret<F>((product_bits & kMantissa) | kOne);
     }
 
     I chosen = current;
@@ -557,29 +564,46 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
       chosen = select(lanes.revise, pick, current);
     }
     chosen = select(live, chosen, -1);  // lanes past the last consumer count for no option
-
+    store(code + g, chosen);
     // the activity a switcher from another service brings (an arrival from outside has no
-    // history), and the risk of each consumer's pick for the harm theta (r0 + c d)
-    const F act = load<F>(&bt.activity[g]), act_consent = load<F>(&bt.activity_consent[g]);
-    const F brings = select((current != chosen) & (current != 0), act, zero);
-    // by table where the sector has up to 8 options (lanes past the last consumer have theta 0)
+    // history), for the tallies below
+    if constexpr (kPorted) store(brings_row + g, select((current != chosen) & (current != 0), load<F>(&bt.activity[g]), zero));
+
+    // the harm theta (r0 + c d) of each consumer's pick, by table where the sector has up to 8
+    // options (lanes past the last consumer have theta 0)
     constexpr bool kTable = kLookup8 && O > 0 && O <= 8;
     F r0 = zero, d = zero;
-    if constexpr (kTable) r0 = lookup8(sp.r0_table, chosen), d = lookup8(sp.d_table, chosen);
-    // (a closed service is never chosen, so its sums stay as they are)
-#pragma GCC unroll 8
-    for (int j = 1; j < options; ++j) {
-      const I on = chosen == j;
-      const std::ptrdiff_t row = static_cast<std::ptrdiff_t>(j) * kBatch + g;
-      store(users + row, load<I>(users + row) - on);  // a true comparison is -1
-      store(activity_sum + row, load<F>(activity_sum + row) + select(on, act, zero));
-      store(consented_sum + row, load<F>(consented_sum + row) + select(on, act_consent, zero));
-      if constexpr (kPorted) store(ported_sum + row, load<F>(ported_sum + row) + select(on, brings, zero));
-      if constexpr (!kTable) r0 = select(on, term[j].r0, r0), d = select(on, term[j].d, d);
+    if constexpr (kTable) {
+      r0 = lookup8(sp.r0_table, chosen), d = lookup8(sp.d_table, chosen);
+    } else {
+      for (int j = 1; j < options; ++j) r0 = select(chosen == j, term[j].r0, r0), d = select(chosen == j, term[j].d, d);
     }
-    const F harm = load<F>(&bt.theta[g]) * r0 + load<F>(&bt.theta_consent[g]) * d;
-    add_to(&bt.harm_sum[g], harm);
-    store(code + g, chosen);
+    add_to(harm, load<F>(&bt.theta[g]) * r0 + load<F>(&bt.theta_consent[g]) * d);
+  }
+  store(mantissa_sum, mantissa);
+  store(exponent_sum, exponent);
+  for (int q = 0; q < kSumLanes / 4; ++q) store(&bt.harm_sum[4 * q], harm[q]);
+
+  // Per option, the batch's users, data, consented data and ported data summed in registers
+  // over the groups, then added to the option's lane sums. A closed service is never chosen,
+  // so its sums stay as they are.
+  const auto tally_row = static_cast<std::size_t>(sp.o0) * kSumLanes;
+#pragma GCC unroll 8
+  for (int j = 1; j < options; ++j) {
+    I users = I{};
+    F activity = zero, consented = zero, ported = zero;
+    for (int g = 0; g < count; g += kLanes) {
+      const I on = load<I>(code + g) == j;
+      users -= on;  // a true comparison is -1
+      activity += select(on, load<F>(&bt.activity[g]), zero);
+      consented += select(on, load<F>(&bt.activity_consent[g]), zero);
+      if constexpr (kPorted) ported += select(on, load<F>(brings_row + g), zero);
+    }
+    const std::size_t row = tally_row + static_cast<std::size_t>(j) * kSumLanes;
+    store(&bt.users[row], load<I>(&bt.users[row]) + users);
+    store(&bt.activity_sum[row], load<F>(&bt.activity_sum[row]) + activity);
+    store(&bt.consented_sum[row], load<F>(&bt.consented_sum[row]) + consented);
+    if constexpr (kPorted) store(&bt.ported_sum[row], load<F>(&bt.ported_sum[row]) + ported);
   }
 }
 
@@ -710,26 +734,26 @@ void decide_batch_any(const Model& m, const PassConstants& k, Consumers& cons, s
 // over its n consumers with a finite total, the sum of logarithms taken from the lanes'
 // products in double; if that is not finite, all n count as non-finite.
 void fold_chunk(const Model& m, const PassConstants& k, const TallyLayout& tl, std::uint32_t count, Batch& bt, double* t) {
-  const auto fold = [](auto* lanes) {
+  const auto fold = [](auto* lanes, int width) {
     double total = 0;
-    for (int b = 0; b < kBatch; ++b) total += lanes[b], lanes[b] = 0;
+    for (int b = 0; b < width; ++b) total += lanes[b], lanes[b] = 0;
     return total;
   };
   for (int o = 0; o < m.options; ++o) {
-    const auto row = static_cast<std::size_t>(o) * kBatch;
-    t[tl.users + o] = fold(&bt.users[row]);
-    t[tl.data + o] = fold(&bt.activity_sum[row]);
-    t[tl.consented + o] = fold(&bt.consented_sum[row]);
-    t[tl.ported + o] = fold(&bt.ported_sum[row]);
+    const auto row = static_cast<std::size_t>(o) * kSumLanes;
+    t[tl.users + o] = fold(&bt.users[row], kSumLanes);
+    t[tl.data + o] = fold(&bt.activity_sum[row], kSumLanes);
+    t[tl.consented + o] = fold(&bt.consented_sum[row], kSumLanes);
+    t[tl.ported + o] = fold(&bt.ported_sum[row], kSumLanes);
   }
-  t[tl.trust] = fold(bt.trust_sum);
-  t[tl.consent] = fold(bt.consent_sum);
-  t[tl.harm] = fold(bt.harm_sum);
+  t[tl.trust] = fold(bt.trust_sum, kBatch);
+  t[tl.consent] = fold(bt.consent_sum, kBatch);
+  t[tl.harm] = fold(bt.harm_sum, kSumLanes);
   t[tl.nonfinite] = 0;
   for (int s = 0; s < m.sectors; ++s) {
-    const auto row = static_cast<std::size_t>(s) * kBatch;
+    const auto row = static_cast<std::size_t>(s) * kSumLanes;
     double logs = 0;
-    for (int b = 0; b < kBatch; ++b) {
+    for (int b = 0; b < kSumLanes; ++b) {
       logs += std::log(static_cast<double>(bt.cs_mantissa[row + b])) + std::numbers::ln2 * bt.cs_exponent[row + b];
       bt.cs_mantissa[row + b] = 1.0f;
       bt.cs_exponent[row + b] = 0;

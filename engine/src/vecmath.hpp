@@ -233,25 +233,32 @@ inline bool all_true(V mask) {
     return all == ~std::uint64_t{0};
   }
 }
-// sum[i] += v[i] in double, for every lane of v.
+// Four float lanes as doubles.
+inline D4 widen(F4 four) {
+#if defined(__AVX__)
+  return std::bit_cast<D4>(_mm256_cvtps_pd(std::bit_cast<__m128>(four)));  // one instruction
+#else
+  return __builtin_convertvector(four, D4);
+#endif
+}
+// Lanes 4q .. 4q + 3 of v, for each group q of four lanes.
+template <class V>
+inline F4 four_lanes(const V& v, std::size_t q) {
+  static_assert(sizeof v % sizeof(F4) == 0, "whole groups of four lanes");
+  F4 four;
+  std::memcpy(&four, reinterpret_cast<const char*>(&v) + q * sizeof four, sizeof four);
+  return four;
+}
+// sum[i] += v[i] in double, for every lane of v: in an array, or in registers (sum[q] holds
+// lanes 4q .. 4q + 3).
 template <class V>
 inline void add_to(double* sum, V v) {
-  if constexpr (IsWide<V>::value) {
-    add_to(sum, v.lo);
-    add_to(sum + sizeof v.lo / sizeof(float), v.hi);
-  } else {
-    static_assert(sizeof v % sizeof(F4) == 0, "whole groups of four lanes");
-    for (std::size_t q = 0; q < sizeof v / sizeof(F4); ++q) {
-      F4 four;
-      std::memcpy(&four, reinterpret_cast<const char*>(&v) + q * sizeof four, sizeof four);
-#if defined(__AVX__)
-      const D4 wide = std::bit_cast<D4>(_mm256_cvtps_pd(std::bit_cast<__m128>(four)));  // one instruction
-#else
-      const D4 wide = __builtin_convertvector(four, D4);
-#endif
-      store(sum + 4 * q, load<D4>(sum + 4 * q) + wide);
-    }
-  }
+  for (std::size_t q = 0; q < sizeof v / sizeof(F4); ++q) store(sum + 4 * q, load<D4>(sum + 4 * q) + widen(four_lanes(v, q)));
+}
+template <class V, std::size_t N>
+inline void add_to(D4 (&sum)[N], V v) {
+  static_assert(sizeof v == N * sizeof(F4), "one group of four lanes per sum");
+  for (std::size_t q = 0; q < N; ++q) sum[q] += widen(four_lanes(v, q));
 }
 
 // Lanes of an eight-entry table, table[index & 7], where one instruction does it (AVX2).
