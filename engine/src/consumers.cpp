@@ -222,6 +222,7 @@ struct Batch {
   alignas(64) float peer_scale[kBatch] = {};
   std::vector<float> peer;
   std::vector<std::uint64_t> running;  // running sums of neighbours' words (count_peers_words)
+  alignas(64) std::uint32_t peer_sum[2][kBatch];  // halves of the sums of neighbours' words
   std::vector<float> weight;  // [options][kBatch] 2^((u - shift) log2 e), the outside option's included
   std::vector<float> total;   // [sectors][kBatch] the sum of the sector's weights
   alignas(64) float brings[kBatch];  // a sector's data ported by switchers (decide_sector)
@@ -346,11 +347,11 @@ void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& 
   }
 }
 
-// The same counts as count_peers from the words: a sum of words per consumer, then the fields
-// unpacked into peer[][] a vector at a time.
+// The same counts as count_peers from the words: a sum of words per consumer, in peer_sum, whose
+// fields batch_weights reads (peer_count).
 [[gnu::noinline]] void count_peers_words(const PassConstants& k, const Network& net, const std::vector<std::uint64_t>& words,
                        std::uint32_t first, int count, Batch& bt) {
-  alignas(64) std::uint32_t sum[2][kBatch];  // lanes from `count` on are zeroed below
+  auto& sum = bt.peer_sum;  // lanes from `count` on are zeroed below
   const std::uint64_t* word = words.data();
   const std::uint32_t* neighbours = net.neighbours.data();
   const std::uint64_t* offsets = net.offsets.data();
@@ -396,26 +397,26 @@ void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& 
     const F16 d = load<F16>(&degree[b]);
     store(&bt.peer_scale[b], select(d != 0.0f, k.peer_weight2 / d, F16{}));
   }
+}
+
+// Where the batch's peer counts are: none (no peer term), one row per option (count_peers) or
+// fields of the words' sums (count_peers_words).
+enum class Peers { kNone, kRows, kFields };
+
+// How many of lane b's neighbours chose option o.
+float peer_count(const PassConstants& k, Peers peers, const Batch& bt, std::size_t o, int b) {
+  if (peers == Peers::kRows) return bt.peer[o * kBatch + static_cast<std::size_t>(b)];
   const auto& f = k.fields;
-  const std::uint32_t mask = (1u << f.bits) - 1;
-  for (const auto& sp : k.sectors)
-    for (int j = 1; j < sp.options; ++j) {
-      const auto o = static_cast<std::size_t>(sp.o0 + j);
-      const std::uint32_t* __restrict field = sum[f.half[o]];
-      const int shift = f.shift[o];
-      float* __restrict out = &bt.peer[o * kBatch];
-#pragma omp simd
-      for (int b = 0; b < kBatch; ++b) out[b] = static_cast<float>(static_cast<std::int32_t>((field[b] >> shift) & mask));
-    }
+  return static_cast<float>(static_cast<std::int32_t>((bt.peer_sum[f.half[o]][b] >> f.shift[o]) & ((1u << f.bits) - 1)));
 }
 
 // Lane b of a sector whose weights all underflowed: the same weights and their total relative to
 // its own largest exponent, which is returned (in log2 units) to be added back to the surplus.
-float rescale_lane(const SectorPlan& sp, int s, bool peers, Batch& bt, int b) {
+float rescale_lane(const PassConstants& k, const SectorPlan& sp, int s, Peers peers, Batch& bt, int b) {
   const auto exponent = [&](int j) {
     const auto& t = sp.term[static_cast<std::size_t>(j)];
     float e = t.b2 - bt.theta[b] * t.r2 - bt.theta_consent[b] * t.d2;
-    return peers ? e + bt.peer_scale[b] * bt.peer[static_cast<std::size_t>(sp.o0 + j) * kBatch + static_cast<std::size_t>(b)] : e;
+    return peers != Peers::kNone ? e + bt.peer_scale[b] * peer_count(k, peers, bt, static_cast<std::size_t>(sp.o0 + j), b) : e;
   };
   float top = sp.b2_outside;
   for (int j = 1; j < sp.options; ++j)
@@ -436,7 +437,7 @@ float rescale_lane(const SectorPlan& sp, int s, bool peers, Batch& bt, int b) {
 // that its constants and those of 2^x stay in registers. Then the rare lanes: a live lane
 // whose total is below kTiny is rescaled (rescale_lane), and one whose total is not finite is
 // counted, to be left out of the surplus.
-template <bool kPeers>
+template <Peers kPeers>
 void batch_weights(const PassConstants& k, int count, Batch& bt) {
   constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
   for (std::size_t s = 0; s < k.sectors.size(); ++s) {
@@ -452,11 +453,18 @@ void batch_weights(const PassConstants& k, int count, Batch& bt) {
         std::fill(w, w + kBatch, 0.0f);
         continue;
       }
-      const float* const peer = &bt.peer[static_cast<std::size_t>(sp.o0 + j) * kBatch];
+      const auto o = static_cast<std::size_t>(sp.o0 + j);
+      const float* const peer = &bt.peer[o * kBatch];
+      // where the option's field is in the words' sums (kFields)
+      const std::uint32_t* const field = bt.peer_sum[kPeers == Peers::kFields ? k.fields.half[o] : 0];
+      const std::uint32_t shift = kPeers == Peers::kFields ? static_cast<std::uint32_t>(k.fields.shift[o]) : 0;
+      const std::uint32_t mask = kPeers == Peers::kFields ? (1u << k.fields.bits) - 1 : 0;
       const float b2 = t.b2, r2 = t.r2, d2 = t.d2;  // locals: the stores below could alias the plan
       for (int b = 0; b < kBatch; b += kStep) {
         F8 e = b2 - load<F8>(&bt.theta[b]) * r2 - load<F8>(&bt.theta_consent[b]) * d2;
-        if constexpr (kPeers) e += load<F8>(&bt.peer_scale[b]) * load<F8>(peer + b);
+        if constexpr (kPeers == Peers::kRows) e += load<F8>(&bt.peer_scale[b]) * load<F8>(peer + b);
+        if constexpr (kPeers == Peers::kFields)
+          e += load<F8>(&bt.peer_scale[b]) * to_float<F8>(reinterpret<I8>((load<U8>(field + b) >> shift) & mask));
         const F8 x = exp2_approx(e);
         store(w + b, x);
         store(total + b, load<F8>(total + b) + x);
@@ -482,7 +490,7 @@ void batch_weights(const PassConstants& k, int count, Batch& bt) {
     }
     if (rare) [[unlikely]]
       for (int i = 0; i < count; ++i) {
-        if (total[i] < kTiny) bt.cs_extra[s] += static_cast<double>(rescale_lane(sp, static_cast<int>(s), kPeers, bt, i) * kLn2);
+        if (total[i] < kTiny) bt.cs_extra[s] += static_cast<double>(rescale_lane(k, sp, static_cast<int>(s), kPeers, bt, i) * kLn2);
         if (!std::isfinite(total[i])) bt.cs_excluded[s] += 1.0;
       }
   }
@@ -889,10 +897,12 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
           bt.theta_consent[b] = bt.theta[b] * bt.consent[b];
           bt.activity_consent[b] = bt.activity[b] * bt.consent[b];
         }
-        if (k.peers)
-          batch_weights<true>(k, count, bt);
+        if (words)
+          batch_weights<Peers::kFields>(k, count, bt);
+        else if (k.peers)
+          batch_weights<Peers::kRows>(k, count, bt);
         else
-          batch_weights<false>(k, count, bt);
+          batch_weights<Peers::kNone>(k, count, bt);
         decide_batch_any(m, k, cons, first, count, bt);
       }
       fold_chunk(m, k, tl, chunk_last - chunk_first, bt, t);
