@@ -17,8 +17,8 @@
 namespace policysim {
 namespace {
 
-template <class T>
-double bytes(const std::vector<T>& v) {
+template <class T, class A>
+double bytes(const std::vector<T, A>& v) {
   return static_cast<double>(v.capacity() * sizeof(T));
 }
 

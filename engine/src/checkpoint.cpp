@@ -117,8 +117,8 @@ class Out {
     value(static_cast<std::uint32_t>(s.size()));
     bytes(s.data(), s.size());
   }
-  template <class T>
-  void array(const std::vector<T>& v) {
+  template <class T, class A>
+  void array(const std::vector<T, A>& v) {
     static_assert(std::is_trivially_copyable_v<T>);
     value(static_cast<std::uint64_t>(v.size()));
     bytes(v.data(), v.size() * sizeof(T));
@@ -176,8 +176,8 @@ class In {
     bytes(s.data(), n);
     return s;
   }
-  template <class T>
-  void array(std::vector<T>& v) {
+  template <class T, class A>
+  void array(std::vector<T, A>& v) {
     const auto n = value<std::uint64_t>();
     if (n > remaining_ / sizeof(T)) damaged("an array longer than the rest of the file");
     v.resize(static_cast<std::size_t>(n));

@@ -21,6 +21,8 @@
 #include <numbers>
 #include <utility>
 
+#include <boost/align/aligned_allocator.hpp>
+
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -204,6 +206,9 @@ struct PassConstants {
 // lane), trust and consent in kBatch lanes of double. The surplus is kept as a product: see
 // fold_chunk.
 struct Batch {
+  // rows start on cache lines, so that no vector access is split across two
+  template <class T>
+  using Rows = std::vector<T, boost::alignment::aligned_allocator<T, 64>>;
   explicit Batch(const Model& m, std::uint32_t blocks)
       : lanes(blocks), codes(rows(m.sectors)), peer(rows(m.options)), weight(rows(m.options)), total(rows(m.sectors)),
         users(sum_rows(m.options)), activity_sum(sum_rows(m.options)), consented_sum(sum_rows(m.options)),
@@ -215,25 +220,25 @@ struct Batch {
   struct Block {
     std::uint32_t lane[4][kBatch];
   };
-  std::vector<Block> lanes;  // [blocks] Philox output per consumer
-  std::vector<std::int32_t> codes;  // [sectors][kBatch] choice codes, current then chosen
+  Rows<Block> lanes;  // [blocks] Philox output per consumer
+  Rows<std::int32_t> codes;  // [sectors][kBatch] choice codes, current then chosen
   alignas(64) float theta[kBatch], activity[kBatch], trust[kBatch], consent[kBatch], valid[kBatch];
   alignas(64) float theta_consent[kBatch], activity_consent[kBatch];
   alignas(64) float peer_scale[kBatch] = {};
-  std::vector<float> peer;
+  Rows<float> peer;
   std::vector<std::uint64_t> running;  // running sums of neighbours' words (count_peers_words)
   alignas(64) std::uint32_t peer_sum[2][kBatch];  // halves of the sums of neighbours' words
-  std::vector<float> weight;  // [options][kBatch] 2^((u - shift) log2 e), the outside option's included
-  std::vector<float> total;   // [sectors][kBatch] the sum of the sector's weights
+  Rows<float> weight;  // [options][kBatch] 2^((u - shift) log2 e), the outside option's included
+  Rows<float> total;   // [sectors][kBatch] the sum of the sector's weights
   alignas(64) float brings[kBatch];  // a sector's data ported by switchers (decide_sector)
   // chunk sums per lane of kSumLanes
-  std::vector<std::int32_t> users;                                  // [options][kSumLanes]
-  std::vector<float> activity_sum, consented_sum, ported_sum;       // [options][kSumLanes]
+  Rows<std::int32_t> users;                                  // [options][kSumLanes]
+  Rows<float> activity_sum, consented_sum, ported_sum;       // [options][kSumLanes]
   // per sector and lane, the product of the totals of the chunk's consumers as a mantissa in
   // [1, 2) and a power of two; per sector, the logsums' shifts back from a rescale and how
   // many consumers had a non-finite total
-  std::vector<float> cs_mantissa;                                   // [sectors][kSumLanes]
-  std::vector<std::int32_t> cs_exponent;                            // [sectors][kSumLanes]
+  Rows<float> cs_mantissa;                                   // [sectors][kSumLanes]
+  Rows<std::int32_t> cs_exponent;                            // [sectors][kSumLanes]
   std::vector<double> cs_extra, cs_excluded;                        // [sectors]
   alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kSumLanes] = {};
 };

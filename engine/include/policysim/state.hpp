@@ -10,20 +10,27 @@
 #include <cstdint>
 #include <vector>
 
+#include <boost/align/aligned_allocator.hpp>
+
 #include "policysim/model.hpp"
 #include "policysim/rng.hpp"
 
 namespace policysim {
 
+// An array that starts on a cache line, so that no vector access of the consumer pass is split
+// across two.
+template <class T>
+using AlignedVector = std::vector<T, boost::alignment::aligned_allocator<T, 64>>;
+
 // Consumers as one array per attribute. Hot arrays (read every step by every consumer) are
 // narrow: 4-byte floats and 1-byte codes, so a consumer costs 13 + 2*sectors bytes (with a
 // network; 13 + sectors without).
 struct Consumers {
-  std::vector<float> privacy;          // [N] theta_i, privacy sensitivity
-  std::vector<float> activity;         // [N] a_i, data generated per use
-  std::vector<float> trust;            // [N] tau_i in [0, 1]
-  std::vector<std::uint8_t> consent;   // [N] c_i in {0, 1}
-  std::vector<std::uint8_t> choice;    // [N * sectors] choice code per sector: 0 = outside,
+  AlignedVector<float> privacy;          // [N] theta_i, privacy sensitivity
+  AlignedVector<float> activity;         // [N] a_i, data generated per use
+  AlignedVector<float> trust;            // [N] tau_i in [0, 1]
+  AlignedVector<std::uint8_t> consent;   // [N] c_i in {0, 1}
+  AlignedVector<std::uint8_t> choice;    // [N * sectors] choice code per sector: 0 = outside,
                                        // j = j-th service of the sector (Model::sector_services)
   std::vector<std::uint8_t> previous;  // [N * sectors] last step's codes; only with a network,
                                        // so peers read a stable snapshot while choices change
