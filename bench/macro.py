@@ -1,14 +1,19 @@
 """Macro benchmark: `policysim bench` over N = 10^4 .. 10^8 and 1 and 2 threads, without and
 with a Watts-Strogatz network, beside the NumPy reference step (bench/reference_step.py).
 
-    /usr/bin/python3 bench/macro.py [--binary build/engine/policysim] [--max-consumers 1e8]
+    /usr/bin/python3 bench/macro.py [--binary build/engine/policysim] [--max-consumers 1e8] [--repeat 3]
 
 Writes bench/results/<machine>.csv (one row per configuration) and prints it as a table. Each
-configuration runs in its own process (so peak memory is its own), one untimed warm-up step,
-then the median of the timed steps. The NumPy reference runs up to --numpy-max consumers; the
-numpy_ratio column is NumPy's time per decision over policysim's. The output_cost row gives
-in output_ratio the time per step with the CSV outputs written over the same run without them.
+run is its own process (so peak memory is its own): one untimed warm-up step, then the median
+of the timed steps. On a shared machine single runs vary by tens of percent, so every
+configuration up to 10^7 consumers runs --repeat times, in rounds over all configurations (a
+slow spell then touches each of them alike), and its row is the run with the median time
+(`runs` says how many). The NumPy reference runs up to --numpy-max consumers; the numpy_ratio
+column is NumPy's time per decision over policysim's. The output_cost row gives in
+output_ratio the median time per step with the CSV outputs written over the median without
+them, from alternating runs.
 """
+import statistics
 import argparse
 import csv
 import datetime
@@ -65,50 +70,58 @@ def main():
     ap.add_argument("--binary", default=str(HERE.parent / "build" / "engine" / "policysim"))
     ap.add_argument("--max-consumers", type=float, default=1e8)
     ap.add_argument("--numpy-max", type=float, default=1e7)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each configuration up to 10^7 consumers")
     ap.add_argument("--out", type=pathlib.Path)
     args = ap.parse_args()
     sizes = [n for n in (10**4, 10**5, 10**6, 10**7, 10**8) if n <= args.max_consumers]
     machine = machine_name()
     out = args.out or HERE / "results" / f"{machine}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
+    configs = [(network, n, threads) for network in ("none", "watts_strogatz") for n in sizes for threads in (1, 2)]
+    runs = {c: [] for c in configs}
+    for round_ in range(max(1, args.repeat)):
+        for network, n, threads in configs:
+            if round_ > 0 and n > 10**7:
+                continue
+            steps = max(3, min(50, int(3e7 // n)))
+            print(f"bench: round {round_ + 1} N={n} threads={threads} network={network}", file=sys.stderr, flush=True)
+            runs[(network, n, threads)].append(run_bench(args.binary, n, threads, network, steps))
     rows = []
     numpy_cache = {}
-    for network in ("none", "watts_strogatz"):
-        for n in sizes:
-            steps = max(3, min(50, int(3e7 // n)))
-            for threads in (1, 2):
-                print(f"bench: N={n} threads={threads} network={network}", file=sys.stderr, flush=True)
-                r = run_bench(args.binary, n, threads, network, steps)
-                row = {
-                    "machine": machine, "date": datetime.date.today().isoformat(), "kind": "step",
-                    "consumers": n, "threads": threads, "network": network, "steps": steps,
-                    "ns_per_decision": r["ns_per_decision"], "decisions_per_second": r["decisions_per_second"],
-                    "state_bytes_per_consumer": r["state_bytes_per_consumer"],
-                    "peak_rss_bytes_per_consumer": r["peak_rss_bytes_per_consumer"],
-                    "setup_seconds": r["setup_seconds"], "step_seconds": r["step_seconds"],
-                    "numpy_ns_per_decision": "", "numpy_ratio": "",
-                }
-                if network == "none" and n <= args.numpy_max:
-                    if n not in numpy_cache:
-                        numpy_cache[n] = run_numpy(n, max(3, min(20, int(1e7 // n))))
-                    ref = float(numpy_cache[n]["ns_per_decision"])
-                    row["numpy_ns_per_decision"] = f"{ref:.3f}"
-                    row["numpy_ratio"] = f"{ref / float(r['ns_per_decision']):.1f}"
-                rows.append(row)
-    # cost of writing outputs at 10^7 consumers (or the largest size run)
+    for network, n, threads in configs:
+        done = sorted(runs[(network, n, threads)], key=lambda r: float(r["ns_per_decision"]))
+        r = done[(len(done) - 1) // 2]  # the median run (the lower one of an even count)
+        row = {
+            "machine": machine, "date": datetime.date.today().isoformat(), "kind": "step",
+            "consumers": n, "threads": threads, "network": network, "steps": r["steps"], "runs": len(done),
+            "ns_per_decision": r["ns_per_decision"], "decisions_per_second": r["decisions_per_second"],
+            "state_bytes_per_consumer": r["state_bytes_per_consumer"],
+            "peak_rss_bytes_per_consumer": r["peak_rss_bytes_per_consumer"],
+            "setup_seconds": r["setup_seconds"], "step_seconds": r["step_seconds"],
+            "numpy_ns_per_decision": "", "numpy_ratio": "",
+        }
+        if network == "none" and n <= args.numpy_max:
+            if n not in numpy_cache:
+                numpy_cache[n] = run_numpy(n, max(3, min(20, int(1e7 // n))))
+            ref = float(numpy_cache[n]["ns_per_decision"])
+            row["numpy_ns_per_decision"] = f"{ref:.3f}"
+            row["numpy_ratio"] = f"{ref / float(r['ns_per_decision']):.1f}"
+        rows.append(row)
+    # cost of writing outputs at 10^7 consumers (or the largest size run), alternating runs
     n = min(10**7, sizes[-1])
-    for threads in (2,):
-        off = run_bench(args.binary, n, threads, "none", 10)
+    off_times, on_times = [], []
+    for _ in range(max(1, args.repeat)):
+        off_times.append(float(run_bench(args.binary, n, 2, "none", 10)["step_seconds"]))
         with tempfile.TemporaryDirectory() as tmp:
-            on = run_bench(args.binary, n, threads, "none", 10, output=tmp)
-        rows.append({
-            "machine": machine, "date": datetime.date.today().isoformat(), "kind": "output_cost",
-            "consumers": n, "threads": threads, "network": "none", "steps": 10,
-            "step_seconds": on["step_seconds"],
-            "ns_per_decision": on["ns_per_decision"], "decisions_per_second": on["decisions_per_second"],
-            "output_ratio": f"{float(on['step_seconds']) / float(off['step_seconds']):.4f}",
-        })
-    fields = ["machine", "date", "kind", "consumers", "threads", "network", "steps", "ns_per_decision",
+            on = run_bench(args.binary, n, 2, "none", 10, output=tmp)
+        on_times.append(float(on["step_seconds"]))
+    rows.append({
+        "machine": machine, "date": datetime.date.today().isoformat(), "kind": "output_cost",
+        "consumers": n, "threads": 2, "network": "none", "steps": 10, "runs": len(on_times),
+        "step_seconds": f"{statistics.median(on_times):.6f}",
+        "output_ratio": f"{statistics.median(on_times) / statistics.median(off_times):.4f}",
+    })
+    fields = ["machine", "date", "kind", "consumers", "threads", "network", "steps", "runs", "ns_per_decision",
               "decisions_per_second", "state_bytes_per_consumer", "peak_rss_bytes_per_consumer", "setup_seconds",
               "step_seconds", "numpy_ns_per_decision", "numpy_ratio", "output_ratio"]
     with open(out, "w", newline="") as f:
