@@ -1,5 +1,5 @@
 // Vectors of lanes and 2^x for the consumer pass, in plain float arithmetic. 2^x is written
-// out (relative error below 2e-7) rather than taken from a vector library because the engine
+// out (relative error below 1.7e-7) rather than taken from a vector library because the engine
 // builds with -ffp-contract=off and it uses no fused operations: every lane computes the same
 // IEEE operations on SSE2, AVX2 or FMA machines, so results do not depend on the build's
 // target.
@@ -288,25 +288,49 @@ struct IntOf<F16> {
   using unsigned_type = U16;
 };
 
-// 2^t, t clamped to [-126, 126]; relative error below 2e-7. t = n + f with n the nearest
-// integer, found by the 1.5 * 2^23 trick (the sum's low mantissa bits are n), and 2^f on
-// [-1/2, 1/2] by a degree-5 polynomial fitted for least maximum relative error. The consumer
-// pass works in log2 units, so the scaling by 1/ln 2 is folded into its per-step constants.
-// F is float, F8 or F16.
+// 2^(i/8) for i = 0 .. 7, the table of exp2_approx.
+alignas(32) inline constexpr float kEighths[8] = {1.0f,          1.09050773266f, 1.18920711500f, 1.29683955465f,
+                                                  1.41421356237f, 1.54221082541f, 1.68179283051f, 1.83400808641f};
+// kEighths[i & 7] for each lane of i: one permute on AVX2, else a load per lane.
+template <class I>
+inline auto eighths(I i) {
+  if constexpr (IsWide<I>::value) {
+    using F = decltype(eighths(i.lo));
+    return Wide<F>{eighths(i.lo), eighths(i.hi)};
+  } else if constexpr (kScalar<I>) {
+    return kEighths[i & 7];
+  } else {
+    using F = std::conditional_t<sizeof(I) == 16, F4, F8>;  // F8 is one register here (AVX2)
+#if defined(__AVX2__)
+    if constexpr (sizeof(I) == 32)
+      return std::bit_cast<F>(_mm256_permutevar8x32_ps(std::bit_cast<__m256>(load<F>(kEighths)), std::bit_cast<__m256i>(i)));
+#endif
+    F out;
+    for (std::size_t lane = 0; lane < sizeof(I) / 4; ++lane) out[lane] = kEighths[i[lane] & 7];
+    return out;
+  }
+}
+
+// 2^t, t clamped to [-126, 126]; relative error below 1.7e-7. t = k/8 + f with k the nearest
+// integer to 8t, found by the 1.5 * 2^20 trick (the sum's low mantissa bits are k), so 2^t is
+// 2^(k >> 3) 2^((k & 7)/8) 2^f: the power of two added to the exponent, the eighth from
+// kEighths, and 2^f on [-1/16, 1/16] by a cubic fitted for least maximum relative error
+// (2.5e-8). The consumer pass works in log2 units, so the scaling by 1/ln 2 is folded into its
+// per-step constants. F is float, F8 or F16.
 template <class F>
 inline F exp2_approx(F t) {
   using I = typename IntOf<F>::type;
   t = max_of(min_of(t, 126.0f), -126.0f);
-  constexpr float kRound = 12582912.0f;
+  constexpr float kRound = 1572864.0f;  // 1.5 * 2^20, whose float spacing is 1/8
   const F r = t + kRound;
   const F f = t - (r - kRound);
-  F p = f * 1.3264727e-3f + 9.6715129e-3f;
-  p = p * f + 5.5507337e-2f;
-  p = p * f + 2.4022242e-1f;
-  p = p * f + 6.9314698e-1f;
+  F p = f * 5.5496220e-2f + 2.4025764e-1f;
+  p = p * f + 6.9314724e-1f;
   p = p * f + 1.0f;
-  const I n = reinterpret<I>(r) - std::bit_cast<std::int32_t>(kRound);
-  return p * reinterpret<F>((n + 127) << 23);
+  const I bits = reinterpret<I>(r);
+  // (k >> 3) << 23 modulo 2^32: the low 12 bits of r's bits are those of k
+  const I power = (bits << 20) & static_cast<std::int32_t>(0xff800000u);
+  return p * reinterpret<F>(reinterpret<I>(eighths(bits)) + power);
 }
 
 inline constexpr float kLog2e = 1.44269504088896341f;
