@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 
 #include "policysim/errors.hpp"
 
@@ -56,34 +57,46 @@ Network to_csr(std::uint32_t n, ForEachEdge&& for_each_edge) {
 }
 
 // Rows sorted and de-duplicated in place: fill order depends on the threads, sorted rows do not.
+// Duplicates (rare: a rewired edge that landed on a neighbour) are squeezed out in blocks of
+// rows: each block packs its own rows from its start, in parallel, then the packed blocks are
+// moved together in order.
 void sort_rows(Network& g) {
   auto& off = g.offsets;
   auto& nb = g.neighbours;
-  const auto n = static_cast<std::uint32_t>(off.size() - 1);
-  const auto total = static_cast<std::int64_t>(n);
-  std::int64_t duplicates = 0;
-#pragma omp parallel for schedule(dynamic, 4096) reduction(+ : duplicates)
-  for (std::int64_t i = 0; i < total; ++i) {
-    const auto begin = nb.begin() + static_cast<std::ptrdiff_t>(off[i]);
-    const auto end = nb.begin() + static_cast<std::ptrdiff_t>(off[i + 1]);
-    std::sort(begin, end);
-    const auto last = std::unique(begin, end);
-    // the tail std::unique leaves is unspecified: repeat the last kept value there, so that
-    // the squeeze below drops it
-    if (last != end) std::fill(last, end, *(last - 1));
-    duplicates += end - last;
+  const auto n = static_cast<std::int64_t>(off.size() - 1);
+  constexpr std::int64_t kBlock = 4096;
+  const std::int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<std::uint64_t> start(static_cast<std::size_t>(blocks) + 1), kept(static_cast<std::size_t>(blocks));
+  for (std::int64_t b = 0; b <= blocks; ++b) start[static_cast<std::size_t>(b)] = off[static_cast<std::size_t>(std::min(n, b * kBlock))];
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    auto out = start[static_cast<std::size_t>(b)];
+    auto begin = out;  // the row's start before packing
+    for (std::int64_t i = b * kBlock, last = std::min(n, i + kBlock); i < last; ++i) {
+      const auto end = i + 1 == last ? start[static_cast<std::size_t>(b) + 1] : off[static_cast<std::size_t>(i) + 1];
+      const auto first = nb.begin() + static_cast<std::ptrdiff_t>(begin);
+      std::sort(first, nb.begin() + static_cast<std::ptrdiff_t>(end));
+      const auto unique_end = std::unique(first, nb.begin() + static_cast<std::ptrdiff_t>(end));
+      off[static_cast<std::size_t>(i)] = out;  // packed rows never overtake unpacked ones
+      out = static_cast<std::uint64_t>(std::copy(first, unique_end, nb.begin() + static_cast<std::ptrdiff_t>(out)) - nb.begin());
+      begin = end;
+    }
+    kept[static_cast<std::size_t>(b)] = out - start[static_cast<std::size_t>(b)];
   }
-  if (duplicates == 0) return;
-  // Squeeze out duplicates in place (rare: a rewired edge that landed on a neighbour).
-  std::uint64_t out = 0;
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const auto begin = off[i], end = off[i + 1];
-    off[i] = out;
-    for (auto q = begin; q < end; ++q)
-      if (q == begin || nb[q] != nb[q - 1]) nb[out++] = nb[q];
+  // blocks together, in order; then each row's offset by its block's shift
+  std::vector<std::uint64_t> shift(static_cast<std::size_t>(blocks), 0);
+  std::uint64_t at = 0;
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const auto from = start[static_cast<std::size_t>(b)], count = kept[static_cast<std::size_t>(b)];
+    if (from != at) std::copy(nb.begin() + static_cast<std::ptrdiff_t>(from), nb.begin() + static_cast<std::ptrdiff_t>(from + count),
+                              nb.begin() + static_cast<std::ptrdiff_t>(at));
+    shift[static_cast<std::size_t>(b)] = from - at;
+    at += count;
   }
-  off[n] = out;
-  nb.resize(out);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) off[static_cast<std::size_t>(i)] -= shift[static_cast<std::size_t>(i / kBlock)];
+  off[static_cast<std::size_t>(n)] = at;
+  nb.resize(at);
 }
 
 // Node i's draws for its edge j, and the far end of that edge: a uniform other node if lane
@@ -108,23 +121,41 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
   const auto draws = [&](std::uint32_t i, std::uint32_t j) { return edge_draws(key, i, j); };
   if (half > 32) return watts_strogatz_from_edges(n, half, rewire, key);
   const auto total = static_cast<std::int64_t>(n);
-  const auto ring = [&](std::uint32_t i, std::uint32_t j) { return static_cast<std::uint32_t>((static_cast<std::uint64_t>(i) + j) % n); };
-  // bit j - 1 of rewired[i]: node i's edge j was rewired
+  // i + j and i - j around the ring, without a division where the ring is longer than half
+  const bool wide = n > half;
+  const auto ring = [&](std::uint32_t i, std::uint32_t j) {
+    const std::uint64_t sum = std::uint64_t{i} + j;
+    if (wide) return static_cast<std::uint32_t>(sum < n ? sum : sum - n);
+    return static_cast<std::uint32_t>(sum % n);
+  };
+  const auto back = [&](std::uint32_t i, std::uint32_t j) {
+    if (wide) return i >= j ? i - j : i + (n - j);
+    return static_cast<std::uint32_t>((static_cast<std::uint64_t>(i) + n - j % n) % n);
+  };
+  // bit j - 1 of rewired[i]: node i's edge j was rewired; the draws of 64 nodes at once
   std::vector<std::uint32_t> rewired(n, 0);
+  constexpr std::int64_t kIds = 64;
+  const RoundKeys keys(key);
 #pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < total; ++i)
+  for (std::int64_t first = 0; first < total; first += kIds) {
+    alignas(64) std::uint32_t lanes[4][kIds];
+    const auto count = static_cast<int>(std::min(kIds, total - first));
     for (std::uint32_t j = 1; j <= half; j += 2) {
-      const Lanes r = draws(static_cast<std::uint32_t>(i), j);
-      for (std::uint32_t e = 0; e < 2 && j + e <= half; ++e)
-        if (r[2 * e] < cut) rewired[static_cast<std::size_t>(i)] |= 1u << (j + e - 1);
+      draw_batch<kIds>(keys, Stream::kNetwork, 0, static_cast<std::uint32_t>(first), (j - 1) / 2, lanes);
+      for (int b = 0; b < count; ++b) {
+        std::uint32_t& bits = rewired[static_cast<std::size_t>(first + b)];
+        bits |= static_cast<std::uint32_t>(lanes[0][b] < cut) << (j - 1);
+        if (j < half) bits |= static_cast<std::uint32_t>(lanes[2][b] < cut) << j;
+      }
     }
+  }
   // a node's own edges and the kept ring edges of its predecessors (self loops of a ring
   // shorter than half are dropped)
   const auto local_degree = [&](std::uint32_t u) {
     std::uint64_t d = 0;
     for (std::uint32_t j = 1; j <= half; ++j) {
       d += ring(u, j) != u || (rewired[u] >> (j - 1) & 1);
-      const std::uint32_t i = static_cast<std::uint32_t>((static_cast<std::uint64_t>(u) + n - j % n) % n);
+      const std::uint32_t i = back(u, j);
       d += i != u && !(rewired[i] >> (j - 1) & 1);
     }
     return d;
@@ -136,12 +167,12 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
     std::uint32_t from[kRun * 32], to[kRun * 32];
     int count = 0;
     for (auto i = static_cast<std::uint32_t>(first); i < static_cast<std::uint32_t>(std::min(total, first + kRun)); ++i)
-      for (std::uint32_t j = 1; j <= half; ++j)
-        if (rewired[i] >> (j - 1) & 1) {
-          from[count] = i;
-          to[count] = target(i, j, draws(i, j));
-          touch(to[count++]);
-        }
+      for (std::uint32_t bits = rewired[i]; bits != 0; bits &= bits - 1) {  // the set bits only
+        const auto j = static_cast<std::uint32_t>(std::countr_zero(bits)) + 1;
+        from[count] = i;
+        to[count] = target(i, j, draws(i, j));
+        touch(to[count++]);
+      }
     for (int e = 0; e < count; ++e) visit(from[e], to[e]);
   };
   Network g;
@@ -163,18 +194,22 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
   // off[u] becomes the fill cursor of row u; after filling it is the end of row u
 #pragma omp parallel
   {
+    // in ascending order where the ring does not wrap: the kept edges of the predecessors
+    // u - half .. u - 1, then u's own kept ring edges, then its rewired ones (and, below, the
+    // rewired edges that land on u), so that sorting the row moves few entries
 #pragma omp for schedule(static)
     for (std::int64_t u64 = 0; u64 < total; ++u64) {
       const auto u = static_cast<std::uint32_t>(u64);
       auto q = off[u];
-      for (std::uint32_t j = 1; j <= half; ++j) {
-        const bool moved = rewired[u] >> (j - 1) & 1;
-        if (moved)
-          nb[q++] = target(u, j, draws(u, j));
-        else if (ring(u, j) != u)
-          nb[q++] = ring(u, j);
-        const std::uint32_t i = static_cast<std::uint32_t>((static_cast<std::uint64_t>(u) + n - j % n) % n);
+      for (std::uint32_t j = half; j >= 1; --j) {
+        const std::uint32_t i = back(u, j);
         if (i != u && !(rewired[i] >> (j - 1) & 1)) nb[q++] = i;
+      }
+      for (std::uint32_t j = 1; j <= half; ++j)
+        if (!(rewired[u] >> (j - 1) & 1) && ring(u, j) != u) nb[q++] = ring(u, j);
+      for (std::uint32_t bits = rewired[u]; bits != 0; bits &= bits - 1) {
+        const auto j = static_cast<std::uint32_t>(std::countr_zero(bits)) + 1;
+        nb[q++] = target(u, j, draws(u, j));
       }
       off[u] = q;
     }
