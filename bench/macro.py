@@ -10,8 +10,8 @@ configuration up to 10^7 consumers runs --repeat times, in rounds over all confi
 slow spell then touches each of them alike), and its row is the run with the median time
 (`runs` says how many). The NumPy reference runs up to --numpy-max consumers; the numpy_ratio
 column is NumPy's time per decision over policysim's. The output_cost row gives in
-output_ratio the median time per step with the CSV outputs written over the median without
-them, from alternating runs.
+output_ratio the time per step with the CSV outputs written over the time without them: the
+median over pairs of runs, one without and one with, run back to back (at least five pairs).
 """
 import statistics
 import argparse
@@ -109,17 +109,17 @@ def main():
         rows.append(row)
     # cost of writing outputs at 10^7 consumers (or the largest size run), alternating runs
     n = min(10**7, sizes[-1])
-    off_times, on_times = [], []
-    for _ in range(max(1, args.repeat)):
-        off_times.append(float(run_bench(args.binary, n, 2, "none", 10)["step_seconds"]))
+    on_times, ratios = [], []
+    for _ in range(max(5, args.repeat)):
+        off = float(run_bench(args.binary, n, 2, "none", 10)["step_seconds"])
         with tempfile.TemporaryDirectory() as tmp:
-            on = run_bench(args.binary, n, 2, "none", 10, output=tmp)
-        on_times.append(float(on["step_seconds"]))
+            on = float(run_bench(args.binary, n, 2, "none", 10, output=tmp)["step_seconds"])
+        on_times.append(on)
+        ratios.append(on / off)
     rows.append({
         "machine": machine, "date": datetime.date.today().isoformat(), "kind": "output_cost",
-        "consumers": n, "threads": 2, "network": "none", "steps": 10, "runs": len(on_times),
-        "step_seconds": f"{statistics.median(on_times):.6f}",
-        "output_ratio": f"{statistics.median(on_times) / statistics.median(off_times):.4f}",
+        "consumers": n, "threads": 2, "network": "none", "steps": 10, "runs": len(ratios),
+        "step_seconds": f"{statistics.median(on_times):.6f}", "output_ratio": f"{statistics.median(ratios):.4f}",
     })
     fields = ["machine", "date", "kind", "consumers", "threads", "network", "steps", "runs", "ns_per_decision",
               "decisions_per_second", "state_bytes_per_consumer", "peak_rss_bytes_per_consumer", "setup_seconds",
