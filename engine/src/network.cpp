@@ -78,7 +78,8 @@ void sort_rows(Network& g) {
       std::sort(first, nb.begin() + static_cast<std::ptrdiff_t>(end));
       const auto unique_end = std::unique(first, nb.begin() + static_cast<std::ptrdiff_t>(end));
       off[static_cast<std::size_t>(i)] = out;  // packed rows never overtake unpacked ones
-      out = static_cast<std::uint64_t>(std::copy(first, unique_end, nb.begin() + static_cast<std::ptrdiff_t>(out)) - nb.begin());
+      if (out != begin) std::copy(first, unique_end, nb.begin() + static_cast<std::ptrdiff_t>(out));
+      out += static_cast<std::uint64_t>(unique_end - first);
       begin = end;
     }
     kept[static_cast<std::size_t>(b)] = out - start[static_cast<std::size_t>(b)];
