@@ -249,12 +249,7 @@ inline F4 four_lanes(const V& v, std::size_t q) {
   std::memcpy(&four, reinterpret_cast<const char*>(&v) + q * sizeof four, sizeof four);
   return four;
 }
-// sum[i] += v[i] in double, for every lane of v: in an array, or in registers (sum[q] holds
-// lanes 4q .. 4q + 3).
-template <class V>
-inline void add_to(double* sum, V v) {
-  for (std::size_t q = 0; q < sizeof v / sizeof(F4); ++q) store(sum + 4 * q, load<D4>(sum + 4 * q) + widen(four_lanes(v, q)));
-}
+// sum += v in double, lane by lane: sum[q] holds lanes 4q .. 4q + 3.
 template <class V, std::size_t N>
 inline void add_to(D4 (&sum)[N], V v) {
   static_assert(sizeof v == N * sizeof(F4), "one group of four lanes per sum");
