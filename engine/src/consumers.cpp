@@ -113,6 +113,7 @@ struct SectorPlan {
 // neighbours' words, each the one-hot of last step's choices: one add per neighbour.
 struct PeerFields {
   int bits = 0;                    // 0: the counts do not fit, the general count applies
+  std::uint32_t mask() const { return (1u << bits) - 1; }
   std::vector<std::uint64_t> one;  // [options] the 1 of the option's field (0 for outside options)
   std::vector<int> half, shift;    // [options] where the field is
   PeerFields(const Model& m, bool applies, std::uint64_t max_degree) {
@@ -320,26 +321,15 @@ void build_peer_words(const Model& m, const PeerFields& f, const Consumers& cons
   const auto n = static_cast<std::int64_t>(words.size());
   const std::uint8_t* choice = cons.choice.data();
   std::uint64_t* word = words.data();
-  if constexpr (S > 0) {
-    const std::uint64_t* one[S];  // by sector, indexed by the code
-    for (int s = 0; s < S; ++s) one[s] = f.one.data() + m.option_offset[s];
+  std::vector<const std::uint64_t*> by_sector(static_cast<std::size_t>(sectors));  // one[] indexed by the code
+  for (int s = 0; s < sectors; ++s) by_sector[static_cast<std::size_t>(s)] = f.one.data() + m.option_offset[s];
+  const std::uint64_t* const* one = by_sector.data();
 #pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-      const std::uint8_t* code = choice + i * S;
-      std::uint64_t w = 0;
-      for (int s = 0; s < S; ++s) w += one[s][code[s]];
-      word[i] = w;
-    }
-  } else {
-    const std::uint64_t* one = f.one.data();
-    const int* offset = m.option_offset.data();
-#pragma omp for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) {
-      const std::uint8_t* code = choice + i * sectors;
-      std::uint64_t w = 0;
-      for (int s = 0; s < sectors; ++s) w += one[offset[s] + code[s]];
-      word[i] = w;
-    }
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::uint8_t* code = choice + i * sectors;
+    std::uint64_t w = 0;
+    for (int s = 0; s < sectors; ++s) w += one[s][code[s]];
+    word[i] = w;
   }
 }
 void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& cons, std::vector<std::uint64_t>& words) {
@@ -412,7 +402,7 @@ enum class Peers { kNone, kRows, kFields };
 float peer_count(const PassConstants& k, Peers peers, const Batch& bt, std::size_t o, int b) {
   if (peers == Peers::kRows) return bt.peer[o * kBatch + static_cast<std::size_t>(b)];
   const auto& f = k.fields;
-  return static_cast<float>(static_cast<std::int32_t>((bt.peer_sum[f.half[o]][b] >> f.shift[o]) & ((1u << f.bits) - 1)));
+  return static_cast<float>(static_cast<std::int32_t>((bt.peer_sum[f.half[o]][b] >> f.shift[o]) & f.mask()));
 }
 
 // Lane b of a sector whose weights all underflowed: the same weights and their total relative to
@@ -463,7 +453,7 @@ void batch_weights(const PassConstants& k, int count, Batch& bt) {
       // where the option's field is in the words' sums (kFields)
       const std::uint32_t* const field = bt.peer_sum[kPeers == Peers::kFields ? k.fields.half[o] : 0];
       const std::uint32_t shift = kPeers == Peers::kFields ? static_cast<std::uint32_t>(k.fields.shift[o]) : 0;
-      const std::uint32_t mask = kPeers == Peers::kFields ? (1u << k.fields.bits) - 1 : 0;
+      const std::uint32_t mask = kPeers == Peers::kFields ? k.fields.mask() : 0;
       const float b2 = t.b2, r2 = t.r2, d2 = t.d2;  // locals: the stores below could alias the plan
       for (int b = 0; b < kBatch; b += kStep) {
         F8 e = b2 - load<F8>(&bt.theta[b]) * r2 - load<F8>(&bt.theta_consent[b]) * d2;
@@ -717,7 +707,7 @@ void pack_codes(const std::int32_t* codes, int sectors, int count, std::uint8_t*
     for (int c = b; c < count; ++c) code[c * sectors + s] = static_cast<std::uint8_t>(codes[s * kBatch + c]);
 }
 
-// All sectors for the batch's consumers, a group at a time. S is the number of sectors, or 0
+// All sectors for the batch's consumers, a sector at a time. S is the number of sectors, or 0
 // for any number.
 template <int S>
 void decide_batch(const Model& m, const PassConstants& k, Consumers& cons, std::uint32_t first, int count, Batch& bt) {
@@ -868,7 +858,8 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
   st.partials.assign(static_cast<std::size_t>(chunks) * tl.width, 0.0);
   const auto& opt = st.options;
   auto& cons = st.consumers;
-  const bool words = k.peers && k.fields.bits > 0;
+  const Peers peers = !k.peers ? Peers::kNone : k.fields.bits > 0 ? Peers::kFields : Peers::kRows;
+  const bool words = peers == Peers::kFields;
   if (words) {
     st.peer_words.resize(n);
   } else if (!st.network.empty()) {
@@ -890,9 +881,9 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
           draw_batch<kBatch>(k.keys, Stream::kConsumer, k.step, first, block, bt.lanes[block].lane);
         load_batch(cons, first, count, bt);
         update_trust_and_consent(m, k, opt, cons, first, count, bt);
-        if (words)
+        if (peers == Peers::kFields)
           count_peers_words(k, st.network, st.peer_words, first, count, bt);
-        else if (k.peers)
+        else if (peers == Peers::kRows)
           count_peers(m, k, st.network, cons, first, count, bt);
         store_batch(cons, first, count, bt);
 #pragma omp simd
@@ -902,12 +893,11 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
           bt.theta_consent[b] = bt.theta[b] * bt.consent[b];
           bt.activity_consent[b] = bt.activity[b] * bt.consent[b];
         }
-        if (words)
-          batch_weights<Peers::kFields>(k, count, bt);
-        else if (k.peers)
-          batch_weights<Peers::kRows>(k, count, bt);
-        else
-          batch_weights<Peers::kNone>(k, count, bt);
+        switch (peers) {
+          case Peers::kNone: batch_weights<Peers::kNone>(k, count, bt); break;
+          case Peers::kRows: batch_weights<Peers::kRows>(k, count, bt); break;
+          case Peers::kFields: batch_weights<Peers::kFields>(k, count, bt); break;
+        }
         decide_batch_any(m, k, cons, first, count, bt);
       }
       fold_chunk(m, k, tl, chunk_last - chunk_first, bt, t);
