@@ -81,11 +81,31 @@ inline void draw_batch(const RoundKeys& keys, Stream stream, std::uint32_t step,
     const __m256i c1_start = _mm256_set1_epi32(static_cast<int>(step)), c2_start = _mm256_set1_epi32(static_cast<int>(word2));
     const __m256i c3_start = _mm256_set1_epi32(static_cast<int>(key.replication));
     const __m256i ids_a = _mm256_setr_epi64x(0, 1, 4, 5), ids_b = _mm256_setr_epi64x(2, 3, 6, 7);
+    const auto xor3 = [](__m256i a, __m256i b, __m256i c) { return _mm256_xor_si256(_mm256_xor_si256(a, b), c); };
+    // Only word 0 of the counter differs between ids: the first two rounds' terms that do not
+    // depend on it are the same for every id, and are computed once.
+    const __m256i p2_first = _mm256_mul_epu32(c2_start, m2);  // round 0's product of word 2
+    const __m256i w0_second = xor3(_mm256_srli_epi64(p2_first, 32), c1_start, round_key[0][0]);  // word 0 after round 0
+    const __m256i w1_second = p2_first, k3_first = _mm256_xor_si256(c3_start, round_key[0][1]);
+    const __m256i p0_second = _mm256_mul_epu32(w0_second, m0);  // round 1's product of word 0
+    const __m256i k0_second = _mm256_xor_si256(w1_second, round_key[1][0]);
+    const __m256i k2_second = _mm256_xor_si256(_mm256_srli_epi64(p0_second, 32), round_key[1][1]);
     for (int b = 0; b < Width; b += 8) {
       const __m256i base = _mm256_set1_epi64x(first_id + static_cast<std::uint32_t>(b));
-      __m256i c[2][4] = {{_mm256_add_epi64(base, ids_a), c1_start, c2_start, c3_start},
-                         {_mm256_add_epi64(base, ids_b), c1_start, c2_start, c3_start}};
-      for (int round = 0; round < 10; ++round)
+      __m256i c[2][4];
+      for (int half = 0; half < 2; ++half) {
+        auto& h = c[half];
+        // round 0: word 0 is the id
+        const __m256i p0 = _mm256_mul_epu32(_mm256_add_epi64(base, half == 0 ? ids_a : ids_b), m0);
+        const __m256i w2 = _mm256_xor_si256(_mm256_srli_epi64(p0, 32), k3_first);
+        // round 1: word 0 is the same for every id
+        const __m256i p2 = _mm256_mul_epu32(w2, m2);
+        h[0] = _mm256_xor_si256(_mm256_srli_epi64(p2, 32), k0_second);
+        h[2] = _mm256_xor_si256(p0, k2_second);
+        h[1] = p2;
+        h[3] = p0_second;
+      }
+      for (int round = 2; round < 10; ++round)
         for (auto& h : c) {
           const __m256i p0 = _mm256_mul_epu32(h[0], m0), p2 = _mm256_mul_epu32(h[2], m2);
           h[0] = _mm256_xor_si256(_mm256_xor_si256(_mm256_srli_epi64(p2, 32), h[1]), round_key[round][0]);
