@@ -35,6 +35,10 @@ TEST_CASE("vecmath: exp2_approx is within 1.7e-7 of 2^t on [-126, 126] and clamp
   CHECK(exp2_approx(-1000.0f) == exp2_approx(-126.0f));
   CHECK(exp2_approx(1000.0f) == exp2_approx(126.0f));
   CHECK(exp2_approx(0.0f) == 1.0f);
+  // without the upper clamp, the same up to 126
+  std::int64_t differ = 0;
+  for (double t = -1000.0; t <= 126.0; t += 0.0131) differ += exp2_approx<true>(static_cast<float>(t)) != exp2_approx(static_cast<float>(t));
+  CHECK(differ == 0);
 }
 
 TEST_CASE("vecmath: exp2_approx gives every lane of F8 and F16 the scalar result") {
@@ -48,10 +52,12 @@ TEST_CASE("vecmath: exp2_approx gives every lane of F8 and F16 the scalar result
     alignas(64) float eight[8], sixteen[16];
     store(eight, exp2_approx(load<F8>(&t[i])));
     store(sixteen, exp2_approx(load<F16>(&t[i])));
+    alignas(64) float below[8];  // the lanes below 126 without the upper clamp
+    store(below, exp2_approx<true>(min_of(load<F8>(&t[i]), 126.0f)));
     for (int lane = 0; lane < 16; ++lane) {
       const float scalar = exp2_approx(t[i + static_cast<std::size_t>(lane)]);
       differ += sixteen[lane] != scalar;
-      if (lane < 8) differ += eight[lane] != scalar;
+      if (lane < 8) differ += eight[lane] != scalar || below[lane] != exp2_approx(std::min(t[i + static_cast<std::size_t>(lane)], 126.0f));
     }
   }
   CHECK(differ == 0);

@@ -203,6 +203,19 @@ inline int sign_bits(V mask) {
 #endif
   return 0;
 }
+// One bit per lane of a comparison mask, lane i in bit i.
+template <class V>
+inline std::uint32_t lane_bits(V mask) {
+  if constexpr (IsWide<V>::value) {
+    return lane_bits(mask.lo) | lane_bits(mask.hi) << (sizeof(mask.lo) / 4);
+  } else if constexpr (kSignBits<V>) {
+    return static_cast<std::uint32_t>(sign_bits(mask));
+  } else {
+    std::uint32_t bits = 0;
+    for (std::size_t lane = 0; lane < sizeof(V) / 4; ++lane) bits |= (mask[lane] != 0 ? 1u : 0u) << lane;
+    return bits;
+  }
+}
 // True if any lane of a comparison mask is set.
 template <class V>
 inline bool any(V mask) {
@@ -283,49 +296,54 @@ struct IntOf<F16> {
   using unsigned_type = U16;
 };
 
-// 2^(i/8) for i = 0 .. 7, the table of exp2_approx.
-alignas(32) inline constexpr float kEighths[8] = {1.0f,          1.09050773266f, 1.18920711500f, 1.29683955465f,
-                                                  1.41421356237f, 1.54221082541f, 1.68179283051f, 1.83400808641f};
-// kEighths[i & 7] for each lane of i: one permute on AVX2, else a load per lane.
-template <class I>
-inline auto eighths(I i) {
-  if constexpr (IsWide<I>::value) {
-    using F = decltype(eighths(i.lo));
-    return Wide<F>{eighths(i.lo), eighths(i.hi)};
-  } else if constexpr (kScalar<I>) {
-    return kEighths[i & 7];
+// The bits of 2^(i/8), less i << 20, for i = 0 .. 7: the table of exp2_approx.
+inline constexpr std::uint32_t eighth_bits(int i) {
+  constexpr float kEighths[8] = {1.0f,          1.09050773266f, 1.18920711500f, 1.29683955465f,
+                                 1.41421356237f, 1.54221082541f, 1.68179283051f, 1.83400808641f};
+  return std::bit_cast<std::uint32_t>(kEighths[i]) - (static_cast<std::uint32_t>(i) << 20);
+}
+alignas(32) inline constexpr std::uint32_t kEighthBits[8] = {eighth_bits(0), eighth_bits(1), eighth_bits(2), eighth_bits(3),
+                                                              eighth_bits(4), eighth_bits(5), eighth_bits(6), eighth_bits(7)};
+// kEighthBits[i & 7] for each lane of i: one permute on AVX2, else a load per lane.
+template <class U>
+inline U eighths(U i) {
+  if constexpr (IsWide<U>::value) {
+    return U{eighths(i.lo), eighths(i.hi)};
+  } else if constexpr (kScalar<U>) {
+    return kEighthBits[i & 7];
   } else {
-    using F = std::conditional_t<sizeof(I) == 16, F4, F8>;  // F8 is one register here (AVX2)
 #if defined(__AVX2__)
-    if constexpr (sizeof(I) == 32)
-      return std::bit_cast<F>(_mm256_permutevar8x32_ps(std::bit_cast<__m256>(load<F>(kEighths)), std::bit_cast<__m256i>(i)));
+    if constexpr (sizeof(U) == 32)
+      return std::bit_cast<U>(_mm256_permutevar8x32_epi32(std::bit_cast<__m256i>(load<U>(kEighthBits)), std::bit_cast<__m256i>(i)));
 #endif
-    F out;
-    for (std::size_t lane = 0; lane < sizeof(I) / 4; ++lane) out[lane] = kEighths[i[lane] & 7];
+    U out;
+    for (std::size_t lane = 0; lane < sizeof(U) / 4; ++lane) out[lane] = kEighthBits[i[lane] & 7];
     return out;
   }
 }
 
 // 2^t, t clamped to [-126, 126]; relative error below 1.7e-7. t = k/8 + f with k the nearest
 // integer to 8t, found by the 1.5 * 2^20 trick (the sum's low mantissa bits are k), so 2^t is
-// 2^(k >> 3) 2^((k & 7)/8) 2^f: the power of two added to the exponent, the eighth from
-// kEighths, and 2^f on [-1/16, 1/16] by a cubic fitted for least maximum relative error
-// (2.5e-8). The consumer pass works in log2 units, so the scaling by 1/ln 2 is folded into its
-// per-step constants. F is float, F8 or F16.
-template <class F>
+// 2^(k >> 3) 2^((k & 7)/8) 2^f: the power of two added to the exponent, the eighth from a
+// table, and 2^f on [-1/16, 1/16] by a cubic fitted for least maximum relative error
+// (2.5e-8). The sum's bits shifted left by 20 are k << 20, that is the power of two in the
+// exponent plus (k & 7) << 20, which the table's entries have taken off in advance. The
+// consumer pass works in log2 units, so the scaling by 1/ln 2 is folded into its per-step
+// constants. F is float, F8 or F16. Where t is known to be at most 126 (kBelow126), only the
+// lower clamp is applied.
+template <bool kBelow126 = false, class F>
 inline F exp2_approx(F t) {
-  using I = typename IntOf<F>::type;
-  t = max_of(min_of(t, 126.0f), -126.0f);
+  using U = typename IntOf<F>::unsigned_type;
+  if constexpr (!kBelow126) t = min_of(t, 126.0f);
+  t = max_of(t, -126.0f);
   constexpr float kRound = 1572864.0f;  // 1.5 * 2^20, whose float spacing is 1/8
   const F r = t + kRound;
   const F f = t - (r - kRound);
   F p = f * 5.5496220e-2f + 2.4025764e-1f;
   p = p * f + 6.9314724e-1f;
   p = p * f + 1.0f;
-  const I bits = reinterpret<I>(r);
-  // (k >> 3) << 23 modulo 2^32: the low 12 bits of r's bits are those of k
-  const I power = (bits << 20) & static_cast<std::int32_t>(0xff800000u);
-  return p * reinterpret<F>(reinterpret<I>(eighths(bits)) + power);
+  const U bits = reinterpret<U>(r);
+  return p * reinterpret<F>(eighths(bits) + (bits << 20u));
 }
 
 inline constexpr float kLog2e = 1.44269504088896341f;
