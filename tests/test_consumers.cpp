@@ -723,20 +723,49 @@ TEST_CASE("consumers: peer counts in one word per consumer and the general count
   }
 }
 
-TEST_CASE("consumers: groups without a reviser give the same run whether they skip the draw or not") {
-  // revision rates on both sides of the automatic choice, with consent revised too
+TEST_CASE("consumers: weights a group of lanes at a time or an option at a time give the same run") {
+  // open sectors of two and three options; without peers, with one-word and with general peer
+  // counts
+  for (const char* network : {"none", "watts_strogatz"})
+  for (bool general_peers : {false, true}) {
+    CAPTURE(network);
+    CAPTURE(general_peers);
+    const Model m = build_model(scenario_from(kPopulation, {{"consumers.revision_rate", "0.3"},
+                                                           {"consumers.peer_weight", "1.5"},
+                                                           {"regulator.consent", "opt_in"},
+                                                           {"network.kind", network}}));
+    use_general_peer_count(general_peers);
+    const State grouped = run_steps(m, 5);
+    use_general_weights(true);
+    const State general = run_steps(m, 5);
+    use_general_weights(false);
+    use_general_peer_count(false);
+    CHECK(grouped.consumers.choice == general.consumers.choice);
+    CHECK(grouped.totals.cs == general.totals.cs);
+    CHECK(grouped.totals.harm == general.totals.harm);
+    CHECK(grouped.services.users == general.services.users);
+  }
+}
+
+TEST_CASE("consumers: revisers visited one at a time or every group drawn in vector lanes give the same run") {
+  // revision rates on both sides of the automatic choice, with consent revised too; sparse
+  // skips consent groups without a reviser and picks one reviser at a time; with data moving
+  // with switchers or not
+  for (const char* portability : {"0", "0.4"})
   for (const char* rate : {"0.002", "0.1", "0.6"}) {
     CAPTURE(rate);
+    CAPTURE(portability);
     const Model m = build_model(scenario_from(kPopulation, {{"consumers.revision_rate", rate},
                                                            {"consumers.consent_revision_rate", rate},
-                                                           {"regulator.consent", "opt_in"}}));
+                                                           {"regulator.consent", "opt_in"},
+                                                           {"regulator.portability", portability}}));
     const State automatic = run_steps(m, 5);
-    use_revision_skip(RevisionSkip::kAlways);
-    const State always = run_steps(m, 5);
-    use_revision_skip(RevisionSkip::kNever);
-    const State never = run_steps(m, 5);
-    use_revision_skip(RevisionSkip::kAuto);
-    for (const State* st : {&always, &never}) {
+    use_revisers(Revisers::kSparse);
+    const State sparse = run_steps(m, 5);
+    use_revisers(Revisers::kDense);
+    const State dense = run_steps(m, 5);
+    use_revisers(Revisers::kAuto);
+    for (const State* st : {&sparse, &dense}) {
       CHECK(st->consumers.choice == automatic.consumers.choice);
       CHECK(st->consumers.consent == automatic.consumers.consent);
       CHECK(st->totals.cs == automatic.totals.cs);

@@ -1,11 +1,12 @@
 // The consumer pass works on batches of kBatch consecutive consumers in structure-of-arrays
 // scratch. Per batch: the Philox lanes of all its consumers, trust and consent, peer counts;
-// the utilities' exponentials (weights) of every option, an option at a time over the batch's
-// lanes; then, for each sector, one kernel takes eight lanes at a time through the surplus, a
-// reviser's inverse-CDF pick (as a count of cumulative weights below the target) and the
-// per-option sums. The kernel is a template on the sector's number of options. Chunks of
-// kChunk consumers are whole batches, so a consumer's arithmetic does not depend on which
-// thread runs it.
+// each sector's weights (exponentials of the utilities: eight lanes at a time through all
+// options where the sector's services are all open, otherwise an option at a time over the
+// batch's lanes); then, for each sector, one kernel takes eight lanes at a time through the
+// surplus, the revisers' inverse-CDF picks (as a count of cumulative weights below the target;
+// one reviser at a time where they are few) and the per-option sums. The kernels are
+// templates on the sector's number of options. Chunks of kChunk consumers are whole batches,
+// so a consumer's arithmetic does not depend on which thread runs it.
 //
 // Exponentials are taken of u - shift, with shift the sector's largest open base utility plus
 // the largest possible peer term: the privacy term is never negative, so every exponent is at
@@ -16,6 +17,7 @@
 #include "consumers.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numbers>
@@ -64,23 +66,33 @@ struct TallyLayout {
 // A revision decision from one 31-bit lane h = x >> 1: revise when h < cut, and then h / cut is
 // the reviser's uniform in [0, 1), so one lane serves both. cut = floor(p 2^31).
 //
-// A group of `lanes` lanes without a reviser may skip the draw, which changes no result. That
-// pays where such groups are the rule; where they come and go at random, the test's
-// mispredicted branches cost more than the draws it saves, so every group draws (`skip`).
-RevisionSkip g_revision_skip = RevisionSkip::kAuto;  // tests only
+// Where revisers are few (`sparse`), the pass visits only them: groups of consent lanes without
+// a reviser skip the draw, and a sector's picks are taken one reviser at a time. Elsewhere
+// every group computes its draws or picks in vector lanes: where revisers come and go at
+// random, the mispredicted branches would cost more than the work saved. Either way gives the
+// same results.
+Revisers g_revisers = Revisers::kAuto;  // tests only
 struct Revision {
   std::int32_t last = -1;  // revise when h <= last (cut - 1); -1 never
   float scale = 0.0f;      // 1 / cut
-  bool skip = false;       // whether groups without a reviser skip the draw
-  Revision(double p, int lanes) {
+  bool sparse = false;     // whether only revisers are visited
+  // sparse_below: the revision rate below which revisers are visited one at a time
+  Revision(double p, double sparse_below) {
     p = std::clamp(p, 0.0, 1.0);
     const auto cut = static_cast<std::int64_t>(p * 0x1p31);
     last = static_cast<std::int32_t>(cut - 1);
     scale = cut > 0 ? static_cast<float>(1.0 / static_cast<double>(cut)) : 0.0f;
-    skip = 1.0 - std::pow(1.0 - p, lanes) < 0.2;  // most groups have no reviser
-    if (g_revision_skip != RevisionSkip::kAuto) skip = g_revision_skip == RevisionSkip::kAlways;
+    sparse = g_revisers == Revisers::kAuto ? p < sparse_below : g_revisers == Revisers::kSparse;
   }
 };
+// Below these rates revisers are visited one at a time: consent groups of kGroup lanes mostly
+// have none (below 20% with one), and a scalar pick per reviser costs less than a vector pick
+// per group of kDecideLanes.
+constexpr double kSparseConsent = 0.0138, kSparseChoice = 0.15;
+
+// Where the batch's peer counts are: none (no peer term), one row per option (count_peers) or
+// fields of the words' sums (count_peers_words).
+enum class Peers { kNone, kRows, kFields };
 
 struct Batch;
 struct PassConstants;
@@ -88,6 +100,8 @@ struct SectorPlan;
 // One sector's decisions for the batch's first `count` consumers: the sector's row of codes
 // holds their current codes, replaced by the chosen ones (-1 for lanes past the last consumer).
 using SectorKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&, int count);
+// Sector s's weights and total for the whole batch.
+using WeightKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&);
 
 // One sector for the step: the shift that keeps every exponent at or below 0, each service's
 // terms (in log2 units for the exponentials and in utility units for the harm) and the kernel
@@ -104,6 +118,12 @@ struct SectorPlan {
   std::vector<Term> term;  // [options]; term[0], the outside option, is described by b2_outside
   // r0 and d by option (0 for the outside option and closed services), for sectors of up to 8
   alignas(32) float r0_table[8] = {}, d_table[8] = {};
+  struct TermLanes {
+    F8 b2, r2, d2;
+  };
+  std::vector<TermLanes> lanes;  // [options] the terms in every lane (term[0]'s unused)
+  bool all_open = true;
+  WeightKernel weigh = nullptr;
   SectorKernel decide = nullptr;
 };
 
@@ -136,7 +156,9 @@ struct PeerFields {
   }
 };
 bool g_general_peer_count = false;  // tests only
+bool g_general_weights = false;     // tests only
 SectorKernel sector_kernel(int options, bool ported);
+WeightKernel weight_kernel(int options, bool all_open, Peers peers);
 
 bool uses_peers(const Phase& ph, const State& st) { return !st.network.empty() && ph.params.consumers.peer_weight != 0.0; }
 
@@ -146,6 +168,7 @@ struct PassConstants {
   Revision revise, consent_revise;
   ConsentRegime regime;
   bool peers, any_exposure, any_closed;
+  Peers peer_source;  // where the batch's peer counts are
   bool any_ported;  // whether data moves with switchers (portability above 0)
   std::uint32_t step, blocks;
   RoundKeys keys;
@@ -153,8 +176,9 @@ struct PassConstants {
   PeerFields fields;
 
   PassConstants(const Model& m, const Phase& ph, const State& st)
-      : revise(ph.params.consumers.revision_rate, kDecideLanes), consent_revise(ph.params.consumers.consent_revision_rate, kGroup),
+      : revise(ph.params.consumers.revision_rate, kSparseChoice), consent_revise(ph.params.consumers.consent_revision_rate, kSparseConsent),
         peers(uses_peers(ph, st)), keys(st.key), fields(m, peers && !g_general_peer_count, st.network.max_degree) {
+    peer_source = !peers ? Peers::kNone : fields.bits > 0 ? Peers::kFields : Peers::kRows;
     const auto& p = ph.params;
     inv_alpha = static_cast<float>(1.0 / p.consumers.price_sensitivity);
     peer_weight2 = static_cast<float>(p.consumers.peer_weight * std::numbers::log2e);
@@ -186,15 +210,20 @@ struct PassConstants {
       sp.b2_outside = log2_units(opt.base[static_cast<std::size_t>(sp.o0)]);
       sp.w_outside = exp2_approx(sp.b2_outside);
       sp.term.assign(static_cast<std::size_t>(sp.options), {});
+      sp.lanes.assign(static_cast<std::size_t>(sp.options), SectorPlan::TermLanes{});
       for (int j = 1; j < sp.options; ++j) {
         const auto o = static_cast<std::size_t>(sp.o0 + j);
+        sp.all_open &= opt.open[o] != 0;
         if (!opt.open[o]) continue;
         const float r0 = opt.risk[2 * o], d = opt.risk[2 * o + 1] - opt.risk[2 * o];
         sp.term[static_cast<std::size_t>(j)] = {true, log2_units(opt.base[o]), static_cast<float>(r0 * std::numbers::log2e),
                                                 static_cast<float>(d * std::numbers::log2e), r0, d};
+        const auto& t = sp.term[static_cast<std::size_t>(j)];
+        sp.lanes[static_cast<std::size_t>(j)] = {F8{} + t.b2, F8{} + t.r2, F8{} + t.d2};
         if (j < 8) sp.r0_table[j] = r0, sp.d_table[j] = d;
         sp.last_open = j;
       }
+      sp.weigh = weight_kernel(sp.options, sp.all_open && !g_general_weights, peer_source);
       sp.decide = sector_kernel(sp.options, any_ported);
     }
   }
@@ -215,7 +244,7 @@ struct Batch {
         users(sum_rows(m.options)), activity_sum(sum_rows(m.options)), consented_sum(sum_rows(m.options)),
         ported_sum(sum_rows(m.options)), cs_mantissa(sum_rows(m.sectors), 1.0f), cs_exponent(sum_rows(m.sectors)),
         cs_extra(static_cast<std::size_t>(m.sectors)),
-        cs_excluded(static_cast<std::size_t>(m.sectors)) {}
+        cs_excluded(static_cast<std::size_t>(m.sectors)), ordinary(static_cast<std::size_t>(m.sectors)) {}
   static std::size_t rows(int n) { return static_cast<std::size_t>(n) * kBatch; }
   static std::size_t sum_rows(int n) { return static_cast<std::size_t>(n) * kSumLanes; }
   struct Block {
@@ -241,6 +270,7 @@ struct Batch {
   Rows<float> cs_mantissa;                                   // [sectors][kSumLanes]
   Rows<std::int32_t> cs_exponent;                            // [sectors][kSumLanes]
   std::vector<double> cs_extra, cs_excluded;                        // [sectors]
+  std::vector<std::uint8_t> ordinary;  // [sectors] every lane live, with a total from kTiny to the largest float
   alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kSumLanes] = {};
 };
 
@@ -285,7 +315,7 @@ void update_trust_and_consent(const Model& m, const PassConstants& k, const Opti
   const F16 one = F16{} + 1.0f, zero = F16{};
   for (int g = 0; g < kBatch; g += kGroup) {
     const GroupLanes<F16> lanes(&bt.lanes[0].lane[0][g], k.consent_revise);
-    if (k.consent_revise.skip && !any(lanes.revise)) continue;
+    if (k.consent_revise.sparse && !any(lanes.revise)) continue;
     // logistic(trust_weight tau - theta rho_JV + shift) = 1 / (1 + 2^(-(...) log2 e))
     const F16 z = z0 + zt * load<F16>(&bt.trust[g]) + zr * load<F16>(&bt.theta[g]);
     const F16 probability = 1.0f / (1.0f + exp2_approx(z));
@@ -394,10 +424,6 @@ void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& 
   }
 }
 
-// Where the batch's peer counts are: none (no peer term), one row per option (count_peers) or
-// fields of the words' sums (count_peers_words).
-enum class Peers { kNone, kRows, kFields };
-
 // How many of lane b's neighbours chose option o.
 float peer_count(const PassConstants& k, Peers peers, const Batch& bt, std::size_t o, int b) {
   if (peers == Peers::kRows) return bt.peer[o * kBatch + static_cast<std::size_t>(b)];
@@ -427,44 +453,112 @@ float rescale_lane(const PassConstants& k, const SectorPlan& sp, int s, Peers pe
   return top;
 }
 
-// Every option's weight for the whole batch, and each sector's total (the outside option's
-// weight plus the open services' in option order): an option at a time over all lanes, so
-// that its constants and those of 2^x stay in registers. Then the rare lanes: a live lane
-// whose total is below kTiny is rescaled (rescale_lane), and one whose total is not finite is
-// counted, to be left out of the surplus.
+// The exponent of option o's weight in the lanes from b, in log2 units: b2 - theta r2 -
+// theta c d2, plus the peer term.
+template <Peers kPeers, class T>
+F8 exponent_of(const PassConstants& k, const Batch& bt, std::size_t o, int b, const T& b2, const T& r2, const T& d2) {
+  F8 e = b2 - load<F8>(&bt.theta[b]) * r2 - load<F8>(&bt.theta_consent[b]) * d2;
+  if constexpr (kPeers == Peers::kRows) e += load<F8>(&bt.peer_scale[b]) * load<F8>(&bt.peer[o * kBatch + static_cast<std::size_t>(b)]);
+  if constexpr (kPeers == Peers::kFields) {
+    const auto& f = k.fields;
+    const U8 field = (load<U8>(&bt.peer_sum[f.half[o]][b]) >> static_cast<std::uint32_t>(f.shift[o])) & f.mask();
+    e += load<F8>(&bt.peer_scale[b]) * to_float<F8>(reinterpret<I8>(field));
+  }
+  return e;
+}
+
+// Sector s's weights for the whole batch, and its total (the outside option's weight plus the
+// open services' in option order): an option at a time over all lanes, so that its constants
+// and those of 2^x stay in registers. Every exponent of the pass is at most 0 (see the top).
 template <Peers kPeers>
+void sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
+  constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
+  float* const total = &bt.total[static_cast<std::size_t>(s) * kBatch];
+  float* const weight = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch];
+  const F8 outside = F8{} + sp.w_outside;
+  for (int b = 0; b < kBatch; b += kStep) store(total + b, outside), store(weight + b, outside);
+  for (int j = 1; j < sp.options; ++j) {
+    const auto& t = sp.term[static_cast<std::size_t>(j)];
+    float* const w = weight + j * kBatch;
+    if (!t.open) {
+      std::fill(w, w + kBatch, 0.0f);
+      continue;
+    }
+    const auto o = static_cast<std::size_t>(sp.o0 + j);
+    const float b2 = t.b2, r2 = t.r2, d2 = t.d2;  // locals: the stores below could alias the plan
+    for (int b = 0; b < kBatch; b += kStep) {
+      const F8 x = exp2_approx<true>(exponent_of<kPeers>(k, bt, o, b, b2, r2, d2));
+      store(w + b, x);
+      store(total + b, load<F8>(total + b) + x);
+    }
+  }
+}
+
+// The same for a sector of O options that are all open: a group of lanes at a time through
+// every option, the total in a register, the options' terms read in every lane (SectorPlan::
+// lanes). Each lane computes the same operations as in sector_weights.
+template <int O, Peers kPeers>
+void open_sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
+  constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
+  float* const total = &bt.total[static_cast<std::size_t>(s) * kBatch];
+  float* const weight = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch];
+  const SectorPlan::TermLanes* const terms = sp.lanes.data();
+  const F8 outside = F8{} + sp.w_outside;
+  for (int b = 0; b < kBatch; b += kStep) {
+    F8 sum = outside;
+    store(weight + b, outside);
+#pragma GCC unroll 8
+    for (int j = 1; j < O; ++j) {
+      const auto& t = terms[j];
+      const F8 x = exp2_approx<true>(exponent_of<kPeers>(k, bt, static_cast<std::size_t>(sp.o0 + j), b, t.b2, t.r2, t.d2));
+      store(weight + j * kBatch + b, x);
+      sum += x;
+    }
+    store(total + b, sum);
+  }
+}
+
+// make.template operator()<O>() with O the sector's number of options where that is from 2 to
+// 8, and O = 0 (any number) otherwise.
+template <class Kernel, class Make>
+Kernel by_options(int options, Make make) {
+  switch (options) {
+    case 2: return make.template operator()<2>();
+    case 3: return make.template operator()<3>();
+    case 4: return make.template operator()<4>();
+    case 5: return make.template operator()<5>();
+    case 6: return make.template operator()<6>();
+    case 7: return make.template operator()<7>();
+    case 8: return make.template operator()<8>();
+    default: return make.template operator()<0>();
+  }
+}
+
+WeightKernel weight_kernel(int options, bool all_open, Peers peers) {
+  const auto pick = [&]<Peers kPeers>() {
+    return by_options<WeightKernel>(all_open ? options : 0, []<int O>() -> WeightKernel {
+      if constexpr (O == 0)
+        return sector_weights<kPeers>;
+      else
+        return open_sector_weights<O, kPeers>;
+    });
+  };
+  switch (peers) {
+    case Peers::kRows: return pick.template operator()<Peers::kRows>();
+    case Peers::kFields: return pick.template operator()<Peers::kFields>();
+    default: return pick.template operator()<Peers::kNone>();
+  }
+}
+
+// Every sector's weights and total for the whole batch (SectorPlan::weigh). Then the rare
+// lanes: a live lane whose total is below kTiny is rescaled (rescale_lane), and one whose total
+// is not finite is counted, to be left out of the surplus.
 void batch_weights(const PassConstants& k, int count, Batch& bt) {
   constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
   for (std::size_t s = 0; s < k.sectors.size(); ++s) {
     const auto& sp = k.sectors[s];
-    float* const total = &bt.total[s * kBatch];
-    float* const weight = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch];
-    const F8 outside = F8{} + sp.w_outside;
-    for (int b = 0; b < kBatch; b += kStep) store(total + b, outside), store(weight + b, outside);
-    for (int j = 1; j < sp.options; ++j) {
-      const auto& t = sp.term[static_cast<std::size_t>(j)];
-      float* const w = weight + j * kBatch;
-      if (!t.open) {
-        std::fill(w, w + kBatch, 0.0f);
-        continue;
-      }
-      const auto o = static_cast<std::size_t>(sp.o0 + j);
-      const float* const peer = &bt.peer[o * kBatch];
-      // where the option's field is in the words' sums (kFields)
-      const std::uint32_t* const field = bt.peer_sum[kPeers == Peers::kFields ? k.fields.half[o] : 0];
-      const std::uint32_t shift = kPeers == Peers::kFields ? static_cast<std::uint32_t>(k.fields.shift[o]) : 0;
-      const std::uint32_t mask = kPeers == Peers::kFields ? k.fields.mask() : 0;
-      const float b2 = t.b2, r2 = t.r2, d2 = t.d2;  // locals: the stores below could alias the plan
-      for (int b = 0; b < kBatch; b += kStep) {
-        F8 e = b2 - load<F8>(&bt.theta[b]) * r2 - load<F8>(&bt.theta_consent[b]) * d2;
-        if constexpr (kPeers == Peers::kRows) e += load<F8>(&bt.peer_scale[b]) * load<F8>(peer + b);
-        if constexpr (kPeers == Peers::kFields)
-          e += load<F8>(&bt.peer_scale[b]) * to_float<F8>(reinterpret<I8>((load<U8>(field + b) >> shift) & mask));
-        const F8 x = exp2_approx(e);
-        store(w + b, x);
-        store(total + b, load<F8>(total + b) + x);
-      }
-    }
+    sp.weigh(k, sp, static_cast<int>(s), bt);
+    const float* const total = &bt.total[s * kBatch];
     // As integers, the bits of an ordinary total (from kTiny to the largest float) lie in one
     // range, and those of a nan or a negative number outside it: in a full batch, the least and
     // the largest bits of all lanes tell whether any lane is rare.
@@ -483,23 +577,64 @@ void batch_weights(const PassConstants& k, int count, Batch& bt) {
         rare |= !all_true(((t >= kTiny) & (t <= kLargest)) | (load<F8>(&bt.valid[b]) == 0.0f));  // false for nan
       }
     }
+    bt.ordinary[s] = count == kBatch && !rare;
     if (rare) [[unlikely]]
       for (int i = 0; i < count; ++i) {
-        if (total[i] < kTiny) bt.cs_extra[s] += static_cast<double>(rescale_lane(k, sp, static_cast<int>(s), kPeers, bt, i) * kLn2);
+        if (total[i] < kTiny) bt.cs_extra[s] += static_cast<double>(rescale_lane(k, sp, static_cast<int>(s), k.peer_source, bt, i) * kLn2);
         if (!std::isfinite(total[i])) bt.cs_excluded[s] += 1.0;
       }
   }
 }
 
+// A reviser's pick: the first option whose cumulative weight (the current one boosted by
+// exp(switching_cost)) exceeds uniform * (total + boost), that is the number of options whose
+// cumulative weight is at or below it; the last open option absorbs rounding at the top end.
+// pick_group takes eight lanes, pick_lane one: they compute the same operations per lane, so
+// either gives the same pick.
+template <int O>
+I8 pick_group(const float* weight, int options, I8 current, F8 total, F8 uniform, float switch_extra, std::int32_t last_open) {
+  const auto w = [&](int j) { return load<F8>(weight + j * kBatch); };
+  F8 stay{};
+#pragma GCC unroll 8
+  for (int j = 0; j < (O > 0 ? O : options); ++j) stay = select(current == j, w(j), stay);
+  stay *= switch_extra;
+  const F8 target = uniform * (total + stay);
+  F8 cum{};
+  I8 passed{};
+#pragma GCC unroll 8
+  for (int j = 0; j < (O > 0 ? O : options); ++j) {
+    cum += select(current == j, w(j) + stay, w(j));
+    passed -= cum <= target;  // a true comparison is -1
+  }
+  return select(passed < last_open, passed, last_open);
+}
+// weight: the lane's weight of option 0, those of option j kBatch further on.
+template <int O>
+std::int32_t pick_lane(const float* weight, int options, std::int32_t current, float total, float uniform, float switch_extra,
+                       std::int32_t last_open) {
+  constexpr int kMax = O > 0 ? O : 256;  // codes are bytes
+  float x[kMax];
+#pragma GCC unroll 8
+  for (int j = 0; j < (O > 0 ? O : options); ++j) x[j] = weight[j * kBatch];
+  const float stay = x[current] * switch_extra;
+  x[current] += stay;  // indexed, so that no lane branches on its current option
+  const float target = uniform * (total + stay);
+  float cum = 0.0f;
+  std::int32_t passed = 0;
+#pragma GCC unroll 8
+  for (int j = 0; j < (O > 0 ? O : options); ++j) {
+    cum += x[j];
+    passed += cum <= target;
+  }
+  return passed < last_open ? passed : last_open;
+}
+
 // Sector s for the batch's first `count` consumers, eight lanes (one F8) at a time, from the
 // weights batch_weights left. O is the sector's number of options, or 0 for any number;
-// kPorted whether data moves with switchers.
-//
-// The logsum surplus is shift + ln(total). A reviser's pick is the first option whose
-// cumulative weight (the current one boosted by exp(switching_cost)) exceeds
-// uniform * (total + boost), that is the number of options whose cumulative weight is at or
-// below it; the last open option absorbs rounding at the top end. The tallies add the sector's
-// surplus, users, data, consented data, ported data and privacy harm to the lane sums.
+// kPorted whether data moves with switchers. The logsum surplus is shift + ln(total); where
+// revisers are sparse, their picks are taken one at a time after the surplus, otherwise a
+// group's at once with it. Then the tallies add the sector's surplus, users, data, consented
+// data, ported data and privacy harm to the lane sums.
 template <int O, bool kPorted>
 void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int count) {
   using F = F8;
@@ -525,55 +660,65 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   std::int32_t* const exponent_sum = bt.cs_exponent.data() + static_cast<std::size_t>(s) * kSumLanes;
   F mantissa = load<F>(mantissa_sum);
   I exponent = load<I>(exponent_sum);
+  // The surplus ln(total) (plus the shift, added when the chunk is folded) enters as the
+  // total's mantissa, multiplied into the lane's running product, and its exponent, added to
+  // the lane's sum: the product of the running mantissa, in [1, 2), and a total, from 2^-100 to
+  // 2^9, is a normal float, whose exponent goes to the sum and whose mantissa is kept. Where the
+  // batch is not all ordinary, a lane past the last consumer or with a non-finite total (which
+  // batch_weights counted) enters as 1.
+  const bool ordinary = bt.ordinary[static_cast<std::size_t>(s)] != 0;
+  const auto add_surplus = [&](F total, I live) {
+    constexpr std::int32_t kMantissa = 0x007fffff, kOne = 0x3f800000;
+    if (!ordinary) {
+      const I bits = reinterpret<I>(total);
+      total = reinterpret<F>(select(live & ((bits & kExponentBits) != kExponentBits), bits, kOne));
+    }
+    const I product = reinterpret<I>(mantissa * total);
+    exponent += (product >> 23) - 127;
+    mantissa = reinterpret<F>((product & kMantissa) | kOne);
+  };
+  if (revise.sparse) {
+    std::uint64_t revisers = 0;  // bit b for a reviser in lane b
+    for (int g = 0; g < count; g += kLanes) {
+      const I live = load<F>(&bt.valid[g]) != 0.0f;
+      add_surplus(load<F>(total_row + g), live);
+      revisers |= std::uint64_t{lane_bits(GroupLanes<F>(lane + g, revise).revise & live)} << g;
+    }
+    if constexpr (kPorted)
+      for (int g = 0; g < count; g += kLanes) store(brings_row + g, zero);
+    for (; revisers != 0; revisers &= revisers - 1) {
+      const int b = std::countr_zero(revisers);
+      const std::int32_t current = code[b];
+      const auto h = static_cast<std::int32_t>(lane[b] >> 1);
+      const std::int32_t chosen =
+          pick_lane<O>(weight + b, options, current, total_row[b], static_cast<float>(h) * revise.scale, switch_extra, last_open);
+      code[b] = chosen;
+      // the activity a switcher from another service brings (an arrival from outside has no
+      // history), for the tallies below
+      if constexpr (kPorted) brings_row[b] = chosen != current && current != 0 ? bt.activity[b] : 0.0f;
+    }
+  } else {
+    for (int g = 0; g < count; g += kLanes) {
+      const I current = load<I>(code + g);
+      const F total = load<F>(total_row + g);
+      const I live = load<F>(&bt.valid[g]) != 0.0f;
+      add_surplus(total, live);
+      const GroupLanes<F> lanes(lane + g, revise);
+      const I pick = pick_group<O>(weight + g, options, current, total, lanes.uniform(revise), switch_extra, last_open);
+      const I chosen = select(live, select(lanes.revise, pick, current), -1);  // lanes past the last consumer count for no option
+      store(code + g, chosen);
+      if constexpr (kPorted) store(brings_row + g, select((current != chosen) & (current != 0), load<F>(&bt.activity[g]), zero));
+    }
+  }
+  store(mantissa_sum, mantissa);
+  store(exponent_sum, exponent);
+
+  // the harm theta (r0 + c d) of each consumer's pick, by table where the sector has up to 8
+  // options (lanes past the last consumer have theta 0)
   D4 harm[kSumLanes / 4];
   for (int q = 0; q < kSumLanes / 4; ++q) harm[q] = load<D4>(&bt.harm_sum[4 * q]);
   for (int g = 0; g < count; g += kLanes) {
-    const auto w = [&](int j) { return load<F>(weight + j * kBatch + g); };
-    const F valid = load<F>(&bt.valid[g]);
-    const I current = load<I>(code + g);
-    const F total = load<F>(total_row + g);
-    const I live = valid != 0.0f;
-    // The surplus ln(total) (plus the shift, added when the chunk is folded) enters as the
-    // total's mantissa, multiplied into the lane's running product, and its exponent, added to
-    // the lane's sum; the product is brought back into [1, 2) each time. Totals of live lanes
-    // lie in [2^-100, 2^8]; a non-finite one (counted by batch_weights) is left out.
-    {
-      constexpr std::int32_t kMantissa = 0x007fffff, kOne = 0x3f800000;
-      I bits = reinterpret<I>(total);
-      const I finite = (bits & kExponentBits) != kExponentBits;
-      bits = select(live & finite, bits, kOne);
-      const F product = mantissa * reinterpret<F>((bits & kMantissa) | kOne);  // in [1, 4)
-      const I product_bits = reinterpret<I>(product);
-      exponent += ((bits >> 23) - 127) + ((product_bits >> 23) - 127);
-      mantissa = reinterpret<F>((product_bits & kMantissa) | kOne);
-    }
-
-    I chosen = current;
-    const GroupLanes<F> lanes(lane + g, revise);
-    if (!revise.skip || any(lanes.revise)) {
-      F stay = zero;
-#pragma GCC unroll 8
-      for (int j = 0; j < options; ++j) stay = select(current == j, w(j), stay);
-      stay *= switch_extra;
-      const F target = lanes.uniform(revise) * (total + stay);
-      F cum = zero;
-      I passed = I{};
-#pragma GCC unroll 8
-      for (int j = 0; j < options; ++j) {
-        cum += select(current == j, w(j) + stay, w(j));
-        passed -= cum <= target;  // a true comparison is -1
-      }
-      const I pick = select(passed < last_open, passed, last_open);
-      chosen = select(lanes.revise, pick, current);
-    }
-    chosen = select(live, chosen, -1);  // lanes past the last consumer count for no option
-    store(code + g, chosen);
-    // the activity a switcher from another service brings (an arrival from outside has no
-    // history), for the tallies below
-    if constexpr (kPorted) store(brings_row + g, select((current != chosen) & (current != 0), load<F>(&bt.activity[g]), zero));
-
-    // the harm theta (r0 + c d) of each consumer's pick, by table where the sector has up to 8
-    // options (lanes past the last consumer have theta 0)
+    const I chosen = load<I>(code + g);
     constexpr bool kTable = kLookup8 && O > 0 && O <= 8;
     F r0 = zero, d = zero;
     if constexpr (kTable) {
@@ -583,8 +728,6 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
     }
     add_to(harm, load<F>(&bt.theta[g]) * r0 + load<F>(&bt.theta_consent[g]) * d);
   }
-  store(mantissa_sum, mantissa);
-  store(exponent_sum, exponent);
   for (int q = 0; q < kSumLanes / 4; ++q) store(&bt.harm_sum[4 * q], harm[q]);
 
   // Per option, the batch's users, data, consented data and ported data summed in registers
@@ -611,17 +754,8 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
 }
 
 SectorKernel sector_kernel(int options, bool ported) {
-  const auto pick = [&]<bool kPorted>() -> SectorKernel {
-    switch (options) {
-      case 2: return decide_sector<2, kPorted>;
-      case 3: return decide_sector<3, kPorted>;
-      case 4: return decide_sector<4, kPorted>;
-      case 5: return decide_sector<5, kPorted>;
-      case 6: return decide_sector<6, kPorted>;
-      case 7: return decide_sector<7, kPorted>;
-      case 8: return decide_sector<8, kPorted>;
-      default: return decide_sector<0, kPorted>;
-    }
+  const auto pick = [&]<bool kPorted>() {
+    return by_options<SectorKernel>(options, []<int O>() -> SectorKernel { return decide_sector<O, kPorted>; });
   };
   return ported ? pick.template operator()<true>() : pick.template operator()<false>();
 }
@@ -814,7 +948,8 @@ void store_batch(Consumers& cons, std::uint32_t first, int count, const Batch& b
 }  // namespace
 
 void use_general_peer_count(bool on) { g_general_peer_count = on; }
-void use_revision_skip(RevisionSkip skip) { g_revision_skip = skip; }
+void use_general_weights(bool on) { g_general_weights = on; }
+void use_revisers(Revisers r) { g_revisers = r; }
 
 std::size_t tally_width(const Model& model) { return TallyLayout(model).width; }
 
@@ -858,7 +993,7 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
   st.partials.assign(static_cast<std::size_t>(chunks) * tl.width, 0.0);
   const auto& opt = st.options;
   auto& cons = st.consumers;
-  const Peers peers = !k.peers ? Peers::kNone : k.fields.bits > 0 ? Peers::kFields : Peers::kRows;
+  const Peers peers = k.peer_source;
   const bool words = peers == Peers::kFields;
   if (words) {
     st.peer_words.resize(n);
@@ -893,11 +1028,7 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
           bt.theta_consent[b] = bt.theta[b] * bt.consent[b];
           bt.activity_consent[b] = bt.activity[b] * bt.consent[b];
         }
-        switch (peers) {
-          case Peers::kNone: batch_weights<Peers::kNone>(k, count, bt); break;
-          case Peers::kRows: batch_weights<Peers::kRows>(k, count, bt); break;
-          case Peers::kFields: batch_weights<Peers::kFields>(k, count, bt); break;
-        }
+        batch_weights(k, count, bt);
         decide_batch_any(m, k, cons, first, count, bt);
       }
       fold_chunk(m, k, tl, chunk_last - chunk_first, bt, t);

@@ -18,10 +18,15 @@ void prepare_options(const Model& model, const Phase& phase, State& state);
 // (both must give the same results).
 void use_general_peer_count(bool on);
 
-// For tests: whether groups of consumers without a reviser skip the draw: chosen from the
-// revision rates (kAuto), always or never (all must give the same results).
-enum class RevisionSkip { kAuto, kAlways, kNever };
-void use_revision_skip(RevisionSkip skip);
+// For tests: compute weights an option at a time even for sectors whose services are all open
+// (both must give the same results).
+void use_general_weights(bool on);
+
+// For tests: whether the pass visits revisers one at a time (sparse) or computes every group's
+// draws in vector lanes (dense): chosen from the revision rates (kAuto), or forced (all must
+// give the same results).
+enum class Revisers { kAuto, kSparse, kDense };
+void use_revisers(Revisers r);
 
 // Runs every consumer once, then writes users, data flows and totals into the state.
 void consumer_pass(const Model& model, const Phase& phase, State& state);
