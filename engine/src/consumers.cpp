@@ -453,17 +453,31 @@ float rescale_lane(const PassConstants& k, const SectorPlan& sp, int s, Peers pe
   return top;
 }
 
-// The exponent of option o's weight in the lanes from b, in log2 units: b2 - theta r2 -
-// theta c d2, plus the peer term.
-template <Peers kPeers, class T>
-F8 exponent_of(const PassConstants& k, const Batch& bt, std::size_t o, int b, const T& b2, const T& r2, const T& d2) {
-  F8 e = b2 - load<F8>(&bt.theta[b]) * r2 - load<F8>(&bt.theta_consent[b]) * d2;
-  if constexpr (kPeers == Peers::kRows) e += load<F8>(&bt.peer_scale[b]) * load<F8>(&bt.peer[o * kBatch + static_cast<std::size_t>(b)]);
-  if constexpr (kPeers == Peers::kFields) {
+// Where option o's peer count is: its row (kRows), or the half of the words' sums, the shift and
+// the mask of its field (kFields).
+struct PeerAt {
+  const float* row = nullptr;
+  const std::uint32_t* half = nullptr;
+  std::uint32_t shift = 0, mask = 0;
+  PeerAt() = default;
+  PeerAt(const PassConstants& k, Peers peers, const Batch& bt, std::size_t o) {
+    if (peers == Peers::kRows) row = &bt.peer[o * kBatch];
+    if (peers != Peers::kFields) return;
     const auto& f = k.fields;
-    const U8 field = (load<U8>(&bt.peer_sum[f.half[o]][b]) >> static_cast<std::uint32_t>(f.shift[o])) & f.mask();
-    e += load<F8>(&bt.peer_scale[b]) * to_float<F8>(reinterpret<I8>(field));
+    half = bt.peer_sum[f.half[o]];
+    shift = static_cast<std::uint32_t>(f.shift[o]);
+    mask = f.mask();
   }
+};
+
+// The exponent of an option's weight in the lanes from b, in log2 units: b2 - theta r2 - theta c
+// d2, plus the peer term.
+template <Peers kPeers, class T>
+F8 exponent_of(const Batch& bt, int b, const T& b2, const T& r2, const T& d2, const PeerAt& at) {
+  F8 e = b2 - load<F8>(&bt.theta[b]) * r2 - load<F8>(&bt.theta_consent[b]) * d2;
+  if constexpr (kPeers == Peers::kRows) e += load<F8>(&bt.peer_scale[b]) * load<F8>(at.row + b);
+  if constexpr (kPeers == Peers::kFields)
+    e += load<F8>(&bt.peer_scale[b]) * to_float<F8>(reinterpret<I8>((load<U8>(at.half + b) >> at.shift) & at.mask));
   return e;
 }
 
@@ -484,10 +498,10 @@ void sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& 
       std::fill(w, w + kBatch, 0.0f);
       continue;
     }
-    const auto o = static_cast<std::size_t>(sp.o0 + j);
+    const PeerAt at(k, kPeers, bt, static_cast<std::size_t>(sp.o0 + j));
     const float b2 = t.b2, r2 = t.r2, d2 = t.d2;  // locals: the stores below could alias the plan
     for (int b = 0; b < kBatch; b += kStep) {
-      const F8 x = exp2_approx<true>(exponent_of<kPeers>(k, bt, o, b, b2, r2, d2));
+      const F8 x = exp2_approx<true>(exponent_of<kPeers>(bt, b, b2, r2, d2, at));
       store(w + b, x);
       store(total + b, load<F8>(total + b) + x);
     }
@@ -504,13 +518,15 @@ void open_sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Ba
   float* const weight = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch];
   const SectorPlan::TermLanes* const terms = sp.lanes.data();
   const F8 outside = F8{} + sp.w_outside;
+  PeerAt at[O];
+  for (int j = 1; j < O; ++j) at[j] = PeerAt(k, kPeers, bt, static_cast<std::size_t>(sp.o0 + j));
   for (int b = 0; b < kBatch; b += kStep) {
     F8 sum = outside;
     store(weight + b, outside);
 #pragma GCC unroll 8
     for (int j = 1; j < O; ++j) {
       const auto& t = terms[j];
-      const F8 x = exp2_approx<true>(exponent_of<kPeers>(k, bt, static_cast<std::size_t>(sp.o0 + j), b, t.b2, t.r2, t.d2));
+      const F8 x = exp2_approx<true>(exponent_of<kPeers>(bt, b, t.b2, t.r2, t.d2, at[j]));
       store(weight + j * kBatch + b, x);
       sum += x;
     }
