@@ -100,8 +100,8 @@ struct SectorPlan;
 // One sector's decisions for the batch's first `count` consumers: the sector's row of codes
 // holds their current codes, replaced by the chosen ones (-1 for lanes past the last consumer).
 using SectorKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&, int count);
-// Sector s's weights and total for the whole batch.
-using WeightKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&);
+// Sector s's weights and total for the whole batch; whether every lane's total is ordinary.
+using WeightKernel = bool (*)(const PassConstants&, const SectorPlan&, int s, Batch&);
 
 // One sector for the step: the shift that keeps every exponent at or below 0, each service's
 // terms (in log2 units for the exponentials and in utility units for the harm) and the kernel
@@ -119,7 +119,7 @@ struct SectorPlan {
   // r0 and d by option (0 for the outside option and closed services), for sectors of up to 8
   alignas(32) float r0_table[8] = {}, d_table[8] = {};
   struct TermLanes {
-    F8 b2, r2, d2;
+    F8 b2, nr2, nd2;  // b2, -r2 and -d2
   };
   std::vector<TermLanes> lanes;  // [options] the terms in every lane (term[0]'s unused)
   bool all_open = true;
@@ -219,7 +219,7 @@ struct PassConstants {
         sp.term[static_cast<std::size_t>(j)] = {true, log2_units(opt.base[o]), static_cast<float>(r0 * std::numbers::log2e),
                                                 static_cast<float>(d * std::numbers::log2e), r0, d};
         const auto& t = sp.term[static_cast<std::size_t>(j)];
-        sp.lanes[static_cast<std::size_t>(j)] = {F8{} + t.b2, F8{} + t.r2, F8{} + t.d2};
+        sp.lanes[static_cast<std::size_t>(j)] = {F8{} + t.b2, F8{} - t.r2, F8{} - t.d2};
         if (j < 8) sp.r0_table[j] = r0, sp.d_table[j] = d;
         sp.last_open = j;
       }
@@ -470,22 +470,45 @@ struct PeerAt {
   }
 };
 
+// The least and largest bits of a sector's totals seen as integers: those of an ordinary total
+// (from kTiny to the largest float) lie in one range, and those of a nan or a negative number
+// outside it, so the two tell whether any lane is rare.
+struct TotalRange {
+  I8 low = I8{} + std::numeric_limits<std::int32_t>::max(), high = I8{} + std::numeric_limits<std::int32_t>::min();
+  void add(F8 total) {
+    const I8 bits = reinterpret<I8>(total);
+    low = select(bits < low, bits, low);
+    high = select(bits > high, bits, high);
+  }
+  bool ordinary() const {
+    return all_true((low >= std::bit_cast<std::int32_t>(kTiny)) & (high <= std::bit_cast<std::int32_t>(kLargest)));
+  }
+};
+
+// The lanes' values that every option's exponent reads.
+struct ExponentLanes {
+  F8 theta, theta_consent, peer_scale;
+  ExponentLanes(const Batch& bt, int b)
+      : theta(load<F8>(&bt.theta[b])), theta_consent(load<F8>(&bt.theta_consent[b])), peer_scale(load<F8>(&bt.peer_scale[b])) {}
+};
+
 // The exponent of an option's weight in the lanes from b, in log2 units: b2 - theta r2 - theta c
-// d2, plus the peer term.
+// d2, plus the peer term. It is computed as (theta (-r2) + b2) + theta c (-d2), which rounds
+// the same, from the negated terms nr2 and nd2.
 template <Peers kPeers, class T>
-F8 exponent_of(const Batch& bt, int b, const T& b2, const T& r2, const T& d2, const PeerAt& at) {
-  F8 e = b2 - load<F8>(&bt.theta[b]) * r2 - load<F8>(&bt.theta_consent[b]) * d2;
-  if constexpr (kPeers == Peers::kRows) e += load<F8>(&bt.peer_scale[b]) * load<F8>(at.row + b);
-  if constexpr (kPeers == Peers::kFields)
-    e += load<F8>(&bt.peer_scale[b]) * to_float<F8>(reinterpret<I8>((load<U8>(at.half + b) >> at.shift) & at.mask));
+F8 exponent_of(const ExponentLanes& x, int b, const T& b2, const T& nr2, const T& nd2, const PeerAt& at) {
+  F8 e = (x.theta * nr2 + b2) + x.theta_consent * nd2;
+  if constexpr (kPeers == Peers::kRows) e += x.peer_scale * load<F8>(at.row + b);
+  if constexpr (kPeers == Peers::kFields) e += x.peer_scale * to_float<F8>(reinterpret<I8>((load<U8>(at.half + b) >> at.shift) & at.mask));
   return e;
 }
 
 // Sector s's weights for the whole batch, and its total (the outside option's weight plus the
 // open services' in option order): an option at a time over all lanes, so that its constants
 // and those of 2^x stay in registers. Every exponent of the pass is at most 0 (see the top).
+// Returns whether every lane's total is ordinary (TotalRange).
 template <Peers kPeers>
-void sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
+bool sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
   constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
   float* const total = &bt.total[static_cast<std::size_t>(s) * kBatch];
   float* const weight = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch];
@@ -499,20 +522,23 @@ void sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& 
       continue;
     }
     const PeerAt at(k, kPeers, bt, static_cast<std::size_t>(sp.o0 + j));
-    const float b2 = t.b2, r2 = t.r2, d2 = t.d2;  // locals: the stores below could alias the plan
+    const float b2 = t.b2, nr2 = -t.r2, nd2 = -t.d2;  // locals: the stores below could alias the plan
     for (int b = 0; b < kBatch; b += kStep) {
-      const F8 x = exp2_approx<true>(exponent_of<kPeers>(bt, b, b2, r2, d2, at));
+      const F8 x = exp2_approx<true>(exponent_of<kPeers>(ExponentLanes(bt, b), b, b2, nr2, nd2, at));
       store(w + b, x);
       store(total + b, load<F8>(total + b) + x);
     }
   }
+  TotalRange range;
+  for (int b = 0; b < kBatch; b += kStep) range.add(load<F8>(total + b));
+  return range.ordinary();
 }
 
 // The same for a sector of O options that are all open: a group of lanes at a time through
 // every option, the total in a register, the options' terms read in every lane (SectorPlan::
 // lanes). Each lane computes the same operations as in sector_weights.
 template <int O, Peers kPeers>
-void open_sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
+bool open_sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
   constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
   float* const total = &bt.total[static_cast<std::size_t>(s) * kBatch];
   float* const weight = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch];
@@ -520,18 +546,22 @@ void open_sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Ba
   const F8 outside = F8{} + sp.w_outside;
   PeerAt at[O];
   for (int j = 1; j < O; ++j) at[j] = PeerAt(k, kPeers, bt, static_cast<std::size_t>(sp.o0 + j));
+  TotalRange range;
   for (int b = 0; b < kBatch; b += kStep) {
+    const ExponentLanes lanes(bt, b);  // read once: the stores below could alias them
     F8 sum = outside;
     store(weight + b, outside);
 #pragma GCC unroll 8
     for (int j = 1; j < O; ++j) {
       const auto& t = terms[j];
-      const F8 x = exp2_approx<true>(exponent_of<kPeers>(bt, b, t.b2, t.r2, t.d2, at[j]));
+      const F8 x = exp2_approx<true>(exponent_of<kPeers>(lanes, b, t.b2, t.nr2, t.nd2, at[j]));
       store(weight + j * kBatch + b, x);
       sum += x;
     }
     store(total + b, sum);
+    range.add(sum);
   }
+  return range.ordinary();
 }
 
 // make.template operator()<O>() with O the sector's number of options where that is from 2 to
@@ -570,29 +600,10 @@ WeightKernel weight_kernel(int options, bool all_open, Peers peers) {
 // lanes: a live lane whose total is below kTiny is rescaled (rescale_lane), and one whose total
 // is not finite is counted, to be left out of the surplus.
 void batch_weights(const PassConstants& k, int count, Batch& bt) {
-  constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
   for (std::size_t s = 0; s < k.sectors.size(); ++s) {
     const auto& sp = k.sectors[s];
-    sp.weigh(k, sp, static_cast<int>(s), bt);
+    const bool rare = !sp.weigh(k, sp, static_cast<int>(s), bt);  // lanes past the last consumer compute on zeros
     const float* const total = &bt.total[s * kBatch];
-    // As integers, the bits of an ordinary total (from kTiny to the largest float) lie in one
-    // range, and those of a nan or a negative number outside it: in a full batch, the least and
-    // the largest bits of all lanes tell whether any lane is rare.
-    bool rare = false;
-    if (count == kBatch) {
-      I8 low = reinterpret<I8>(load<F8>(total)), high = low;
-      for (int b = kStep; b < kBatch; b += kStep) {
-        const I8 bits = reinterpret<I8>(load<F8>(total + b));
-        low = select(bits < low, bits, low);
-        high = select(bits > high, bits, high);
-      }
-      rare = !all_true((low >= std::bit_cast<std::int32_t>(kTiny)) & (high <= std::bit_cast<std::int32_t>(kLargest)));
-    } else {
-      for (int b = 0; b < kBatch; b += kStep) {
-        const F8 t = load<F8>(total + b);
-        rare |= !all_true(((t >= kTiny) & (t <= kLargest)) | (load<F8>(&bt.valid[b]) == 0.0f));  // false for nan
-      }
-    }
     bt.ordinary[s] = count == kBatch && !rare;
     if (rare) [[unlikely]]
       for (int i = 0; i < count; ++i) {
