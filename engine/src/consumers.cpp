@@ -741,9 +741,9 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   store(exponent_sum, exponent);
 
   // the harm theta (r0 + c d) of each consumer's pick, by table where the sector has up to 8
-  // options (lanes past the last consumer have theta 0)
-  D4 harm[kSumLanes / 4];
-  for (int q = 0; q < kSumLanes / 4; ++q) harm[q] = load<D4>(&bt.harm_sum[4 * q]);
+  // options (lanes past the last consumer have theta 0), summed over the batch in float (at
+  // most kBatch / kLanes terms a lane), then added to the lane sums in double
+  F harm = zero;
   for (int g = 0; g < count; g += kLanes) {
     const I chosen = load<I>(code + g);
     constexpr bool kTable = kLookup8 && O > 0 && O <= 8;
@@ -753,9 +753,12 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
     } else {
       for (int j = 1; j < options; ++j) r0 = select(chosen == j, term[j].r0, r0), d = select(chosen == j, term[j].d, d);
     }
-    add_to(harm, load<F>(&bt.theta[g]) * r0 + load<F>(&bt.theta_consent[g]) * d);
+    harm += load<F>(&bt.theta[g]) * r0 + load<F>(&bt.theta_consent[g]) * d;
   }
-  for (int q = 0; q < kSumLanes / 4; ++q) store(&bt.harm_sum[4 * q], harm[q]);
+  D4 harm_sum[kSumLanes / 4];
+  for (int q = 0; q < kSumLanes / 4; ++q) harm_sum[q] = load<D4>(&bt.harm_sum[4 * q]);
+  add_to(harm_sum, harm);
+  for (int q = 0; q < kSumLanes / 4; ++q) store(&bt.harm_sum[4 * q], harm_sum[q]);
 
   // Per option, the batch's users, data, consented data and ported data summed in registers
   // over the groups, then added to the option's lane sums. A closed service is never chosen,
