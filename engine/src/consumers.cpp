@@ -707,7 +707,7 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   if (revise.sparse) {
     std::uint64_t revisers = 0;  // bit b for a reviser in lane b
     for (int g = 0; g < count; g += kLanes) {
-      const I live = load<F>(&bt.valid[g]) != 0.0f;
+      const I live = ordinary ? I{} - 1 : load<F>(&bt.valid[g]) != 0.0f;  // an ordinary batch is all live
       add_surplus(load<F>(total_row + g), live);
       revisers |= std::uint64_t{lane_bits(GroupLanes<F>(lane + g, revise).revise & live)} << g;
     }
@@ -856,6 +856,7 @@ void unpack_codes(const std::uint8_t* code, int sectors, int count, std::int32_t
   int b = 0;
   if constexpr (kVectorCodes && S > 0 && S <= 4)
     for (; b + kCodeRun <= count; b += kCodeRun) unpack_run<S>(code + b * S, codes + b);
+  if (b == kBatch) return;  // a full batch is done
   for (int s = 0; s < sectors; ++s) {
     for (int c = b; c < count; ++c) codes[s * kBatch + c] = code[c * sectors + s];
     for (int c = count; c < kBatch; ++c) codes[s * kBatch + c] = 0;
@@ -867,6 +868,7 @@ void pack_codes(const std::int32_t* codes, int sectors, int count, std::uint8_t*
   int b = 0;
   if constexpr (kVectorCodes && S > 0 && S <= 4)
     for (; b + kCodeRun <= count; b += kCodeRun) pack_run<S>(codes + b, code + b * S);
+  if (b == count) return;
   for (int s = 0; s < sectors; ++s)
     for (int c = b; c < count; ++c) code[c * sectors + s] = static_cast<std::uint8_t>(codes[s * kBatch + c]);
 }
