@@ -66,16 +66,18 @@ struct TallyLayout {
 // A revision decision from one 31-bit lane h = x >> 1: revise when h < cut, and then h / cut is
 // the reviser's uniform in [0, 1), so one lane serves both. cut = floor(p 2^31).
 //
-// Where revisers are few (`sparse`), the pass visits only them: groups of consent lanes without
-// a reviser skip the draw, and a sector's picks are taken one reviser at a time. Elsewhere
-// every group computes its draws or picks in vector lanes: where revisers come and go at
-// random, the mispredicted branches would cost more than the work saved. Either way gives the
-// same results.
+// Where revisers are few (`sparse`), the pass visits only them, one at a time: their consent
+// draws and their picks are taken in scalar code from a mask of the batch's revisers.
+// Elsewhere every group computes its draws or picks in vector lanes: where revisers are
+// common, visiting them one by one costs more than the vector lanes would. Either way gives
+// the same results.
 Revisers g_revisers = Revisers::kAuto;  // tests only
 struct Revision {
   std::int32_t last = -1;  // revise when h <= last (cut - 1); -1 never
   float scale = 0.0f;      // 1 / cut
   bool sparse = false;     // whether only revisers are visited
+  // the uniform of a reviser's lane x
+  float uniform(std::uint32_t x) const { return static_cast<float>(static_cast<std::int32_t>(x >> 1)) * scale; }
   // sparse_below: the revision rate below which revisers are visited one at a time
   Revision(double p, double sparse_below) {
     p = std::clamp(p, 0.0, 1.0);
@@ -85,10 +87,9 @@ struct Revision {
     sparse = g_revisers == Revisers::kAuto ? p < sparse_below : g_revisers == Revisers::kSparse;
   }
 };
-// Below these rates revisers are visited one at a time: consent groups of kGroup lanes mostly
-// have none (below 20% with one), and a scalar pick per reviser costs less than a vector pick
-// per group of kDecideLanes.
-constexpr double kSparseConsent = 0.0138, kSparseChoice = 0.15;
+// Below these rates revisers are visited one at a time: a scalar consent draw or pick per
+// reviser costs less than the vector lanes' share of every consumer.
+constexpr double kSparseConsent = 0.1, kSparseChoice = 0.15;
 
 // Where the batch's peer counts are: none (no peer term), one row per option (count_peers) or
 // fields of the words' sums (count_peers_words).
@@ -311,15 +312,26 @@ void update_trust_and_consent(const Model& m, const PassConstants& k, const Opti
     for (int b = 0; b < kBatch; ++b) bt.consent[b] = 1.0f;
     return;
   }
+  // A reviser consents when its uniform is below logistic(trust_weight tau - theta rho_JV +
+  // shift) = 1 / (1 + 2^z), z = -(...) log2 e. F is F16 or float, with the same operations.
   const float z0 = -k.consent_shift * kLog2e, zt = -k.trust_weight * kLog2e, zr = k.rho_jv * kLog2e;
+  const auto consents = [&]<class F>(F trust, F theta, F uniform) { return uniform < 1.0f / (1.0f + exp2_approx(z0 + zt * trust + zr * theta)); };
+  const Revision& revise = k.consent_revise;
+  const std::uint32_t* const lane = bt.lanes[0].lane[0];
+  if (revise.sparse) {
+    std::uint64_t revisers = 0;  // bit b for a reviser in lane b
+    for (int g = 0; g < kBatch; g += kDecideLanes) revisers |= std::uint64_t{lane_bits(GroupLanes<F8>(lane + g, revise).revise)} << g;
+    if (count < kBatch) revisers &= (std::uint64_t{1} << count) - 1;
+    for (; revisers != 0; revisers &= revisers - 1) {
+      const int b = std::countr_zero(revisers);
+      bt.consent[b] = consents(bt.trust[b], bt.theta[b], revise.uniform(lane[b])) ? 1.0f : 0.0f;
+    }
+    return;
+  }
   const F16 one = F16{} + 1.0f, zero = F16{};
   for (int g = 0; g < kBatch; g += kGroup) {
-    const GroupLanes<F16> lanes(&bt.lanes[0].lane[0][g], k.consent_revise);
-    if (k.consent_revise.sparse && !any(lanes.revise)) continue;
-    // logistic(trust_weight tau - theta rho_JV + shift) = 1 / (1 + 2^(-(...) log2 e))
-    const F16 z = z0 + zt * load<F16>(&bt.trust[g]) + zr * load<F16>(&bt.theta[g]);
-    const F16 probability = 1.0f / (1.0f + exp2_approx(z));
-    const F16 drawn = select(lanes.uniform(k.consent_revise) < probability, one, zero);
+    const GroupLanes<F16> lanes(lane + g, revise);
+    const F16 drawn = select(consents(load<F16>(&bt.trust[g]), load<F16>(&bt.theta[g]), lanes.uniform(revise)), one, zero);
     store(&bt.consent[g], select(lanes.revise, drawn, load<F16>(&bt.consent[g])));
   }
 }
@@ -716,9 +728,7 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
     for (; revisers != 0; revisers &= revisers - 1) {
       const int b = std::countr_zero(revisers);
       const std::int32_t current = code[b];
-      const auto h = static_cast<std::int32_t>(lane[b] >> 1);
-      const std::int32_t chosen =
-          pick_lane<O>(weight + b, options, current, total_row[b], static_cast<float>(h) * revise.scale, switch_extra, last_open);
+      const std::int32_t chosen = pick_lane<O>(weight + b, options, current, total_row[b], revise.uniform(lane[b]), switch_extra, last_open);
       code[b] = chosen;
       // the activity a switcher from another service brings (an arrival from outside has no
       // history), for the tallies below
