@@ -234,8 +234,8 @@ struct PassConstants {
 // kept per lane (so the adds vectorise) and folded in lane order at the end of the chunk: the
 // per-option tallies, the surplus and the harm in kSumLanes lanes, to which each sector adds
 // its batch's sums (per-option tallies in float or int, at most kChunk/kBatch = 256 terms a
-// lane), trust and consent in kBatch lanes of double. The surplus is kept as a product: see
-// fold_chunk.
+// lane), trust in kBatch lanes of double and consent (a count) in float. The surplus is kept
+// as a product: see fold_chunk.
 struct Batch {
   // rows start on cache lines, so that no vector access is split across two
   template <class T>
@@ -272,7 +272,8 @@ struct Batch {
   Rows<std::int32_t> cs_exponent;                            // [sectors][kSumLanes]
   std::vector<double> cs_extra, cs_excluded;                        // [sectors]
   std::vector<std::uint8_t> ordinary;  // [sectors] every lane live, with a total from kTiny to the largest float
-  alignas(64) double trust_sum[kBatch] = {}, consent_sum[kBatch] = {}, harm_sum[kSumLanes] = {};
+  alignas(64) double trust_sum[kBatch] = {}, harm_sum[kSumLanes] = {};
+  alignas(64) float consent_sum[kBatch] = {};  // counts of at most kChunk / kBatch, exact in float
 };
 
 static_assert(kBatch % kGroup == 0, "batches are whole groups");
