@@ -98,9 +98,10 @@ enum class Peers { kNone, kRows, kFields };
 struct Batch;
 struct PassConstants;
 struct SectorPlan;
-// One sector's decisions for the batch's first `count` consumers: the sector's row of codes
-// holds their current codes, replaced by the chosen ones (-1 for lanes past the last consumer).
-using SectorKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&, int count);
+// One sector's decisions for the batch: the sector's row of codes holds the consumers' current
+// codes, replaced by the chosen ones. Lanes past the last consumer compute on zeros and count
+// for no option.
+using SectorKernel = void (*)(const PassConstants&, const SectorPlan&, int s, Batch&);
 // Sector s's weights and total for the whole batch; whether every lane's total is ordinary.
 using WeightKernel = bool (*)(const PassConstants&, const SectorPlan&, int s, Batch&);
 
@@ -639,12 +640,12 @@ I8 pick_group(const float* weight, int options, I8 current, F8 total, F8 uniform
   for (int j = 0; j < (O > 0 ? O : options); ++j) stay = select(current == j, w(j), stay);
   stay *= switch_extra;
   const F8 target = uniform * (total + stay);
-  F8 cum{};
-  I8 passed{};
+  F8 cum = select(current == 0, w(0) + stay, w(0));
+  I8 passed = I8{} - (cum <= target);  // a true comparison is -1
 #pragma GCC unroll 8
-  for (int j = 0; j < (O > 0 ? O : options); ++j) {
+  for (int j = 1; j < (O > 0 ? O : options); ++j) {
     cum += select(current == j, w(j) + stay, w(j));
-    passed -= cum <= target;  // a true comparison is -1
+    passed -= cum <= target;
   }
   return select(passed < last_open, passed, last_open);
 }
@@ -659,24 +660,24 @@ std::int32_t pick_lane(const float* weight, int options, std::int32_t current, f
   const float stay = x[current] * switch_extra;
   x[current] += stay;  // indexed, so that no lane branches on its current option
   const float target = uniform * (total + stay);
-  float cum = 0.0f;
-  std::int32_t passed = 0;
+  float cum = x[0];
+  std::int32_t passed = cum <= target;
 #pragma GCC unroll 8
-  for (int j = 0; j < (O > 0 ? O : options); ++j) {
+  for (int j = 1; j < (O > 0 ? O : options); ++j) {
     cum += x[j];
     passed += cum <= target;
   }
   return passed < last_open ? passed : last_open;
 }
 
-// Sector s for the batch's first `count` consumers, eight lanes (one F8) at a time, from the
-// weights batch_weights left. O is the sector's number of options, or 0 for any number;
+// Sector s for the batch (SectorKernel), eight lanes (one F8) at a time, from the weights
+// batch_weights left. O is the sector's number of options, or 0 for any number;
 // kPorted whether data moves with switchers. The logsum surplus is shift + ln(total); where
 // revisers are sparse, their picks are taken one at a time after the surplus, otherwise a
 // group's at once with it. Then the tallies add the sector's surplus, users, data, consented
 // data, ported data and privacy harm to the lane sums.
 template <int O, bool kPorted>
-void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt, int count) {
+void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
   using F = F8;
   using I = I8;
   constexpr int kLanes = kDecideLanes;
@@ -719,13 +720,13 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   };
   if (revise.sparse) {
     std::uint64_t revisers = 0;  // bit b for a reviser in lane b
-    for (int g = 0; g < count; g += kLanes) {
+    for (int g = 0; g < kBatch; g += kLanes) {
       const I live = ordinary ? I{} - 1 : load<F>(&bt.valid[g]) != 0.0f;  // an ordinary batch is all live
       add_surplus(load<F>(total_row + g), live);
       revisers |= std::uint64_t{lane_bits(GroupLanes<F>(lane + g, revise).revise & live)} << g;
     }
     if constexpr (kPorted)
-      for (int g = 0; g < count; g += kLanes) store(brings_row + g, zero);
+      for (int g = 0; g < kBatch; g += kLanes) store(brings_row + g, zero);
     for (; revisers != 0; revisers &= revisers - 1) {
       const int b = std::countr_zero(revisers);
       const std::int32_t current = code[b];
@@ -736,7 +737,7 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
       if constexpr (kPorted) brings_row[b] = chosen != current && current != 0 ? bt.activity[b] : 0.0f;
     }
   } else {
-    for (int g = 0; g < count; g += kLanes) {
+    for (int g = 0; g < kBatch; g += kLanes) {
       const I current = load<I>(code + g);
       const F total = load<F>(total_row + g);
       const I live = load<F>(&bt.valid[g]) != 0.0f;
@@ -755,7 +756,7 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   // options (lanes past the last consumer have theta 0), summed over the batch in float (at
   // most kBatch / kLanes terms a lane), then added to the lane sums in double
   F harm = zero;
-  for (int g = 0; g < count; g += kLanes) {
+  for (int g = 0; g < kBatch; g += kLanes) {
     const I chosen = load<I>(code + g);
     constexpr bool kTable = kLookup8 && O > 0 && O <= 8;
     F r0 = zero, d = zero;
@@ -779,7 +780,7 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   for (int j = 1; j < options; ++j) {
     I users = I{};
     F activity = zero, consented = zero, ported = zero;
-    for (int g = 0; g < count; g += kLanes) {
+    for (int g = 0; g < kBatch; g += kLanes) {
       const I on = load<I>(code + g) == j;
       users -= on;  // a true comparison is -1
       activity += select(on, load<F>(&bt.activity[g]), zero);
@@ -894,7 +895,7 @@ void decide_batch(const Model& m, const PassConstants& k, Consumers& cons, std::
   unpack_codes<S>(code, sectors, count, codes);
   for (int s = 0; s < sectors; ++s) {
     const auto& sp = k.sectors[static_cast<std::size_t>(s)];
-    sp.decide(k, sp, s, bt, count);
+    sp.decide(k, sp, s, bt);
   }
   pack_codes<S>(codes, sectors, count, code);
 }
@@ -981,11 +982,17 @@ void load_batch(const Consumers& cons, std::uint32_t first, int count, Batch& bt
 void store_batch(Consumers& cons, std::uint32_t first, int count, const Batch& bt) {
   float* __restrict trust = &cons.trust[first];
   std::uint8_t* __restrict consent = &cons.consent[first];
+  const auto store = [&](int n) {
 #pragma omp simd
-  for (int b = 0; b < count; ++b) {
-    trust[b] = bt.trust[b];
-    consent[b] = static_cast<std::uint8_t>(bt.consent[b]);
-  }
+    for (int b = 0; b < n; ++b) {
+      trust[b] = bt.trust[b];
+      consent[b] = static_cast<std::uint8_t>(bt.consent[b]);
+    }
+  };
+  if (count == kBatch)
+    store(kBatch);  // a whole batch: a loop of known length
+  else
+    store(count);
 }
 
 }  // namespace
