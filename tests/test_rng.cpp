@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "policysim/rng.hpp"
 #include "vecmath.hpp"
@@ -23,6 +24,28 @@ TEST_CASE("rng: draw_batch gives every id the lanes of draw(), on the vector pat
       }
     }
   }
+}
+
+TEST_CASE("rng: a lane is at or above unit_threshold(c) exactly when c is at or below its uniform") {
+  // c at lanes' uniforms and one step either side of them, at the ends, and between
+  std::vector<double> shares = {-0.5, 0.0, 1e-300, 0.3, 0.5, 0.999999, 1.0, 1.5};
+  for (std::uint32_t x : {0u, 1u, 2u, 12345u, 0x7fffffffu, 0x80000000u, 0xfffffffeu, 0xffffffffu}) {
+    const double u = to_unit(x);
+    shares.insert(shares.end(), {u, std::nextafter(u, 0.0), std::nextafter(u, 2.0)});
+  }
+  std::int64_t wrong = 0, checked = 0;
+  for (double c : shares) {
+    const std::int64_t t = unit_threshold(c);
+    for (std::int64_t x = t - 3; x <= t + 3; ++x) {
+      if (x < 0 || x > 0xffffffffLL) continue;
+      ++checked;
+      wrong += (x >= t) != (c <= to_unit(static_cast<std::uint32_t>(x)));
+    }
+  }
+  CHECK(checked > 100);
+  CHECK(wrong == 0);
+  CHECK(unit_threshold(0.0) == 0);
+  CHECK(unit_threshold(1.0) > 0xffffffffLL);
 }
 
 TEST_CASE("vecmath: exp2_approx is within 1.7e-7 of 2^t on [-126, 126] and clamps outside it") {

@@ -68,17 +68,20 @@ void init_population(const Model& m, State& st) {
   c.choice.resize(static_cast<std::size_t>(n) * sectors);
   if (sc.network.kind != NetworkKind::kNone) c.previous.resize(c.choice.size());
 
-  // Cumulative initial shares per sector, over the choice codes 1..K_s.
-  std::vector<std::vector<double>> cumulative(sectors);
+  // Cumulative initial shares per sector, over the choice codes 1..K_s, as thresholds on a
+  // lane: a cumulative share is at or below the lane's uniform when the lane is at or above
+  // its threshold (unit_threshold).
+  std::vector<std::vector<std::int64_t>> thresholds(sectors);
   for (int s = 0; s < sectors; ++s) {
     double acc = 0;
-    for (int k : m.sector_services[s]) cumulative[s].push_back(acc += m.service(sc, k).initial_share);
+    for (int k : m.sector_services[s]) thresholds[s].push_back(unit_threshold(acc += m.service(sc, k).initial_share));
   }
   // Consumers are drawn kIds at a time: the first kAhead blocks of their attribute streams
-  // and their initial-choice blocks come from draw_batch for all of them at once (the default
-  // beta and lognormal attributes need about three blocks); the same numbers as one by one.
+  // and their initial-choice blocks come from draw_batch for all of them at once; the same
+  // numbers as one by one. The default beta and lognormal attributes take eight lanes (two
+  // blocks) unless a rejection step asks for more, which the few that need it draw alone.
   constexpr int kIds = 8;
-  constexpr std::uint32_t kAhead = 4;
+  constexpr std::uint32_t kAhead = 2;
   const auto choice_blocks = static_cast<std::uint32_t>((sectors + 3) / 4);
   const std::int64_t groups = (static_cast<std::int64_t>(n) + kIds - 1) / kIds;
 #pragma omp parallel for schedule(static)
@@ -99,18 +102,19 @@ void init_population(const Model& m, State& st) {
     }
     for (std::uint32_t block = 0; block < choice_blocks; ++block) {
       draw_batch<kIds>(st.key, Stream::kInitialChoice, 0, first, block, raw);
-      const int last = std::min(sectors, static_cast<int>(4 * block + 4));
-      for (int b = 0; b < count; ++b)
-        for (int s = static_cast<int>(4 * block); s < last; ++s) {
-          // the first service whose cumulative share exceeds u, as a count (no branch to
-          // mispredict); past the last cumulative share: the outside option
-          const double u = to_unit(raw[s % 4][b]);
-          const auto& cum = cumulative[s];
-          std::size_t code = 0;
-          for (double x : cum) code += x <= u ? 1 : 0;
+      const int first_sector = static_cast<int>(4 * block), last = std::min(sectors, first_sector + 4);
+      for (int s = first_sector; s < last; ++s) {
+        // the first service whose cumulative share exceeds the lane's uniform, as a count of
+        // thresholds passed (no branch to mispredict); past the last one: the outside option
+        const std::uint32_t* lane = raw[s - first_sector];
+        std::int64_t code[kIds] = {};
+        for (const std::int64_t t : thresholds[static_cast<std::size_t>(s)])
+          for (int b = 0; b < kIds; ++b) code[b] += static_cast<std::int64_t>(lane[b]) >= t ? 1 : 0;
+        const auto services = static_cast<std::int64_t>(thresholds[static_cast<std::size_t>(s)].size());
+        for (int b = 0; b < count; ++b)
           c.choice[static_cast<std::size_t>(first + static_cast<std::uint32_t>(b)) * sectors + s] =
-              code == cum.size() ? 0 : static_cast<std::uint8_t>(code + 1);
-        }
+              code[b] == services ? 0 : static_cast<std::uint8_t>(code[b] + 1);
+      }
     }
   }
 }

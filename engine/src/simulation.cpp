@@ -45,11 +45,17 @@ void init_market(const Model& m, State& st) {
     fm.innovation[f] = p.firms[f].initial_innovation;
     fm.active[f] = p.firms[f].enter_at == 0;
   }
-  // initial users from the drawn choices (integer counts: order does not matter)
-  const auto& choice = st.consumers.choice;
-  std::vector<std::int64_t> count(static_cast<std::size_t>(m.options), 0);
-  for (std::size_t i = 0; i < choice.size(); ++i)
-    ++count[static_cast<std::size_t>(m.option_offset[i % m.sectors] + choice[i])];
+  // initial users from the drawn choices (integer counts: order does not matter), counted in
+  // parallel
+  const std::uint8_t* const choice = st.consumers.choice.data();
+  const int* const offset = m.option_offset.data();
+  const int sectors = m.sectors, options = m.options;
+  const auto consumers = static_cast<std::int64_t>(m.consumers);
+  std::vector<std::int64_t> count(static_cast<std::size_t>(options), 0);
+  std::int64_t* const counts = count.data();
+#pragma omp parallel for schedule(static) reduction(+ : counts[:options])
+  for (std::int64_t i = 0; i < consumers; ++i)
+    for (int s = 0; s < sectors; ++s) ++counts[offset[s] + choice[i * sectors + s]];
   for (int k = 0; k < m.services; ++k)
     sv.users[k] = static_cast<double>(count[m.option_offset[m.service_sector[k]] + m.service_option[k]]);
 }

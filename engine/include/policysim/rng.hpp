@@ -3,7 +3,9 @@
 // made the draw or in what order. One call yields four 32-bit lanes.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 
@@ -154,6 +156,11 @@ inline void draw_batch(const RngKey& key, Stream stream, std::uint32_t step, std
 
 // A lane as a double uniform in (0, 1), never exactly 0 or 1.
 inline double to_unit(std::uint32_t x) { return (static_cast<double>(x) + 0.5) * 0x1p-32; }
+
+// The least lane x with c <= to_unit(x), as a threshold to compare lanes with: c <= to_unit(x)
+// exactly when x >= ceil(c 2^32 - 0.5), computed exactly in double for c below 2^20 (0 for c
+// at or below the least uniform, 2^32 or more for c above the largest).
+inline std::int64_t unit_threshold(double c) { return static_cast<std::int64_t>(std::ceil(std::min(c, 0x1p20) * 0x1p32 - 0.5)); }
 
 // A probability as a 32-bit threshold: `lane < threshold(p)` happens with probability p.
 inline std::uint64_t threshold(double p) {
