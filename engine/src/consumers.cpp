@@ -263,6 +263,9 @@ struct Batch {
   Rows<float> weight;  // [options][kBatch] 2^((u - shift) log2 e), the outside option's included
   Rows<float> total;   // [sectors][kBatch] the sum of the sector's weights
   alignas(64) float brings[kBatch];  // a sector's data ported by switchers (decide_sector)
+  // the batch's choice codes in the state, code[b * sectors + s] (decide_batch)
+  std::uint8_t* state_codes = nullptr;
+  int sectors = 0;
   // chunk sums per lane of kSumLanes
   Rows<std::int32_t> users;                                  // [options][kSumLanes]
   Rows<float> activity_sum, consented_sum, ported_sum;       // [options][kSumLanes]
@@ -719,6 +722,8 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
     mantissa = reinterpret<F>((product & kMantissa) | kOne);
   };
   if (revise.sparse) {
+    std::uint8_t* const state_code = bt.state_codes + s;  // lane b's is at b * stride
+    const int stride = bt.sectors;
     std::uint64_t revisers = 0;  // bit b for a reviser in lane b
     for (int g = 0; g < kBatch; g += kLanes) {
       const I live = ordinary ? I{} - 1 : load<F>(&bt.valid[g]) != 0.0f;  // an ordinary batch is all live
@@ -732,6 +737,7 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
       const std::int32_t current = code[b];
       const std::int32_t chosen = pick_lane<O>(weight + b, options, current, total_row[b], revise.uniform(lane[b]), switch_extra, last_open);
       code[b] = chosen;
+      state_code[b * stride] = static_cast<std::uint8_t>(chosen);  // so that no repacking is needed
       // the activity a switcher from another service brings (an arrival from outside has no
       // history), for the tallies below
       if constexpr (kPorted) brings_row[b] = chosen != current && current != 0 ? bt.activity[b] : 0.0f;
@@ -885,19 +891,22 @@ void pack_codes(const std::int32_t* codes, int sectors, int count, std::uint8_t*
     for (int c = b; c < count; ++c) code[c * sectors + s] = static_cast<std::uint8_t>(codes[s * kBatch + c]);
 }
 
-// All sectors for the batch's consumers, a sector at a time. S is the number of sectors, or 0
-// for any number.
+// All sectors for the batch's consumers, a sector at a time, on rows of codes unpacked from
+// the state's; they are packed back where every group picked in vector lanes, while sparse
+// picks are stored in the state as they are taken. S is the number of sectors, or 0 for any
+// number.
 template <int S>
 void decide_batch(const Model& m, const PassConstants& k, Consumers& cons, std::uint32_t first, int count, Batch& bt) {
   const int sectors = S > 0 ? S : m.sectors;
   std::uint8_t* code = &cons.choice[static_cast<std::size_t>(first) * static_cast<std::size_t>(sectors)];
   std::int32_t* codes = bt.codes.data();
   unpack_codes<S>(code, sectors, count, codes);
+  bt.state_codes = code, bt.sectors = sectors;
   for (int s = 0; s < sectors; ++s) {
     const auto& sp = k.sectors[static_cast<std::size_t>(s)];
     sp.decide(k, sp, s, bt);
   }
-  pack_codes<S>(codes, sectors, count, code);
+  if (!k.revise.sparse) pack_codes<S>(codes, sectors, count, code);  // sparse picks are stored as they are taken
 }
 
 void decide_batch_any(const Model& m, const PassConstants& k, Consumers& cons, std::uint32_t first, int count, Batch& bt) {
