@@ -10,8 +10,10 @@ configuration up to 10^7 consumers runs --repeat times, in rounds over all confi
 slow spell then touches each of them alike), and its row is the run with the median time
 (`runs` says how many). The NumPy reference runs up to --numpy-max consumers; the numpy_ratio
 column is NumPy's time per decision over policysim's. The output_cost row gives in
-output_ratio the time per step with the CSV outputs written over the time without them: the
-median over pairs of runs, one without and one with, run back to back (at least five pairs).
+output_ratio the time per step with the CSV outputs written over the time without them, and
+the thread_speedup row in speedup the time per step on one thread over the time on two (10^6
+consumers): each the median over pairs of runs, the two run back to back (at least five
+pairs), since the load on a shared machine drifts between independent runs.
 """
 import statistics
 import argparse
@@ -107,23 +109,47 @@ def main():
             row["numpy_ns_per_decision"] = f"{ref:.3f}"
             row["numpy_ratio"] = f"{ref / float(r['ns_per_decision']):.1f}"
         rows.append(row)
-    # cost of writing outputs at 10^7 consumers (or the largest size run), alternating runs
-    n = min(10**7, sizes[-1])
-    on_times, ratios = [], []
-    for _ in range(max(5, args.repeat)):
-        off = float(run_bench(args.binary, n, 2, "none", 10)["step_seconds"])
+    pairs = max(5, args.repeat)
+
+    def paired(base, other):
+        """Median over back-to-back pairs of other's step time over base's, and other's times."""
+        times, ratios = [], []
+        for _ in range(pairs):
+            b, o = base(), other()
+            times.append(o)
+            ratios.append(o / b)
+        return statistics.median(ratios), statistics.median(times)
+
+    def step_seconds(n, threads, steps, output=None):
+        return float(run_bench(args.binary, n, threads, "none", steps, output=output)["step_seconds"])
+
+    def with_output(n):
         with tempfile.TemporaryDirectory() as tmp:
-            on = float(run_bench(args.binary, n, 2, "none", 10, output=tmp)["step_seconds"])
-        on_times.append(on)
-        ratios.append(on / off)
+            return step_seconds(n, 2, 10, output=tmp)
+
+    # cost of writing outputs at 10^7 consumers (or the largest size run)
+    n = min(10**7, sizes[-1])
+    print(f"bench: output cost N={n}, {pairs} pairs", file=sys.stderr, flush=True)
+    ratio, on = paired(lambda: step_seconds(n, 2, 10), lambda: with_output(n))
     rows.append({
         "machine": machine, "date": datetime.date.today().isoformat(), "kind": "output_cost",
-        "consumers": n, "threads": 2, "network": "none", "steps": 10, "runs": len(ratios),
-        "step_seconds": f"{statistics.median(on_times):.6f}", "output_ratio": f"{statistics.median(ratios):.4f}",
+        "consumers": n, "threads": 2, "network": "none", "steps": 10, "runs": pairs,
+        "step_seconds": f"{on:.6f}", "output_ratio": f"{ratio:.4f}",
+    })
+    # 1 to 2 threads at 10^6 consumers (or the largest size run): the step time on one thread
+    # over the time on two, in back-to-back pairs, as independent medians drift with the load
+    n = min(10**6, sizes[-1])
+    print(f"bench: thread speedup N={n}, {pairs} pairs", file=sys.stderr, flush=True)
+    steps = max(3, min(50, int(3e7 // n)))
+    speedup, one = paired(lambda: step_seconds(n, 2, steps), lambda: step_seconds(n, 1, steps))
+    rows.append({
+        "machine": machine, "date": datetime.date.today().isoformat(), "kind": "thread_speedup",
+        "consumers": n, "threads": 1, "network": "none", "steps": steps, "runs": pairs,
+        "step_seconds": f"{one:.6f}", "speedup": f"{speedup:.3f}",
     })
     fields = ["machine", "date", "kind", "consumers", "threads", "network", "steps", "runs", "ns_per_decision",
               "decisions_per_second", "state_bytes_per_consumer", "peak_rss_bytes_per_consumer", "setup_seconds",
-              "step_seconds", "numpy_ns_per_decision", "numpy_ratio", "output_ratio"]
+              "step_seconds", "numpy_ns_per_decision", "numpy_ratio", "output_ratio", "speedup"]
     with open(out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, restval="")
         w.writeheader()
