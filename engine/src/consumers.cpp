@@ -704,12 +704,12 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
   std::int32_t* const exponent_sum = bt.cs_exponent.data() + static_cast<std::size_t>(s) * kSumLanes;
   F mantissa = load<F>(mantissa_sum);
   I exponent = load<I>(exponent_sum);
-  // The surplus ln(total) (plus the shift, added when the chunk is folded) enters as the
-  // total's mantissa, multiplied into the lane's running product, and its exponent, added to
-  // the lane's sum: the product of the running mantissa, in [1, 2), and a total, from 2^-100 to
-  // 2^9, is a normal float, whose exponent goes to the sum and whose mantissa is kept. Where the
-  // batch is not all ordinary, a lane past the last consumer or with a non-finite total (which
-  // batch_weights counted) enters as 1.
+  // The surplus ln(total) (plus the shift, added when the chunk is folded) enters the lane's
+  // running product: the running mantissa, in [1, 2), times a total, from 2^-100 to 2^9, is a
+  // normal float, whose exponent goes to the lane's sum and whose mantissa is kept (the same as
+  // multiplying the totals' mantissas and adding their exponents). Where the batch is not all
+  // ordinary, a lane past the last consumer or with a non-finite total (which batch_weights
+  // counted) enters as 1.
   const bool ordinary = bt.ordinary[static_cast<std::size_t>(s)] != 0;
   const auto add_surplus = [&](F total, I live) {
     constexpr std::int32_t kMantissa = 0x007fffff, kOne = 0x3f800000;
