@@ -749,8 +749,7 @@ TEST_CASE("consumers: weights a group of lanes at a time or an option at a time 
 
 TEST_CASE("consumers: revisers visited one at a time or every group drawn in vector lanes give the same run") {
   // revision rates on both sides of the automatic choice, with consent revised too; sparse
-  // skips consent groups without a reviser and picks one reviser at a time; with data moving
-  // with switchers or not
+  // takes each reviser's consent draw and pick alone; with data moving with switchers or not
   for (const char* portability : {"0", "0.4"})
   for (const char* rate : {"0.002", "0.1", "0.6"}) {
     CAPTURE(rate);

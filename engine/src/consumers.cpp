@@ -23,8 +23,6 @@
 #include <numbers>
 #include <utility>
 
-#include <boost/align/aligned_allocator.hpp>
-
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -94,6 +92,19 @@ constexpr double kSparseConsent = 0.1, kSparseChoice = 0.15;
 // Where the batch's peer counts are: none (no peer term), one row per option (count_peers) or
 // fields of the words' sums (count_peers_words).
 enum class Peers { kNone, kRows, kFields };
+
+// make.template operator()<N>() for a count n from kFirst to kLast, as N = n, and N = 0 (any
+// count) otherwise: kernels are templates on a sector's number of options or the number of
+// sectors.
+template <int kFirst, int kLast, class Make>
+auto by_count(int n, Make make) {
+  if constexpr (kFirst > kLast) {
+    return make.template operator()<0>();
+  } else {
+    if (n == kFirst) return make.template operator()<kFirst>();
+    return by_count<kFirst + 1, kLast>(n, make);
+  }
+}
 
 struct Batch;
 struct PassConstants;
@@ -238,9 +249,7 @@ struct PassConstants {
 // lane), trust in kBatch lanes of double and consent (a count) in float. The surplus is kept
 // as a product: see fold_chunk.
 struct Batch {
-  // rows start on cache lines, so that no vector access is split across two
-  template <class T>
-  using Rows = std::vector<T, boost::alignment::aligned_allocator<T, 64>>;
+  // rows (AlignedVector) start on cache lines, so that no vector access is split across two
   explicit Batch(const Model& m, std::uint32_t blocks)
       : lanes(blocks), codes(rows(m.sectors)), peer(rows(m.options)), weight(rows(m.options)), total(rows(m.sectors)),
         users(sum_rows(m.options)), activity_sum(sum_rows(m.options)), consented_sum(sum_rows(m.options)),
@@ -252,28 +261,28 @@ struct Batch {
   struct Block {
     std::uint32_t lane[4][kBatch];
   };
-  Rows<Block> lanes;  // [blocks] Philox output per consumer
-  Rows<std::int32_t> codes;  // [sectors][kBatch] choice codes, current then chosen
+  AlignedVector<Block> lanes;  // [blocks] Philox output per consumer
+  AlignedVector<std::int32_t> codes;  // [sectors][kBatch] choice codes, current then chosen
   alignas(64) float theta[kBatch], activity[kBatch], trust[kBatch], consent[kBatch], valid[kBatch];
   alignas(64) float theta_consent[kBatch], activity_consent[kBatch];
   alignas(64) float peer_scale[kBatch] = {};
-  Rows<float> peer;
+  AlignedVector<float> peer;
   std::vector<std::uint64_t> running;  // running sums of neighbours' words (count_peers_words)
   alignas(64) std::uint32_t peer_sum[2][kBatch];  // halves of the sums of neighbours' words
-  Rows<float> weight;  // [options][kBatch] 2^((u - shift) log2 e), the outside option's included
-  Rows<float> total;   // [sectors][kBatch] the sum of the sector's weights
+  AlignedVector<float> weight;  // [options][kBatch] 2^((u - shift) log2 e), the outside option's included
+  AlignedVector<float> total;   // [sectors][kBatch] the sum of the sector's weights
   alignas(64) float brings[kBatch];  // a sector's data ported by switchers (decide_sector)
   // the batch's choice codes in the state, code[b * sectors + s] (decide_batch)
   std::uint8_t* state_codes = nullptr;
   int sectors = 0;
   // chunk sums per lane of kSumLanes
-  Rows<std::int32_t> users;                                  // [options][kSumLanes]
-  Rows<float> activity_sum, consented_sum, ported_sum;       // [options][kSumLanes]
+  AlignedVector<std::int32_t> users;                                  // [options][kSumLanes]
+  AlignedVector<float> activity_sum, consented_sum, ported_sum;       // [options][kSumLanes]
   // per sector and lane, the product of the totals of the chunk's consumers as a mantissa in
   // [1, 2) and a power of two; per sector, the logsums' shifts back from a rescale and how
   // many consumers had a non-finite total
-  Rows<float> cs_mantissa;                                   // [sectors][kSumLanes]
-  Rows<std::int32_t> cs_exponent;                            // [sectors][kSumLanes]
+  AlignedVector<float> cs_mantissa;                                   // [sectors][kSumLanes]
+  AlignedVector<std::int32_t> cs_exponent;                            // [sectors][kSumLanes]
   std::vector<double> cs_extra, cs_excluded;                        // [sectors]
   std::vector<std::uint8_t> ordinary;  // [sectors] every lane live, with a total from kTiny to the largest float
   alignas(64) double trust_sum[kBatch] = {}, harm_sum[kSumLanes] = {};
@@ -380,17 +389,11 @@ void build_peer_words(const Model& m, const PeerFields& f, const Consumers& cons
   }
 }
 void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& cons, std::vector<std::uint64_t>& words) {
-  switch (m.sectors) {
-    case 1: return build_peer_words<1>(m, f, cons, words);
-    case 2: return build_peer_words<2>(m, f, cons, words);
-    case 3: return build_peer_words<3>(m, f, cons, words);
-    case 4: return build_peer_words<4>(m, f, cons, words);
-    default: return build_peer_words<0>(m, f, cons, words);
-  }
+  by_count<1, 4>(m.sectors, [&]<int S>() { build_peer_words<S>(m, f, cons, words); });
 }
 
 // The same counts as count_peers from the words: a sum of words per consumer, in peer_sum, whose
-// fields batch_weights reads (peer_count).
+// fields the weights read (PeerAt).
 [[gnu::noinline]] void count_peers_words(const PassConstants& k, const Network& net, const std::vector<std::uint64_t>& words,
                        std::uint32_t first, int count, Batch& bt) {
   auto& sum = bt.peer_sum;  // lanes from `count` on are zeroed below
@@ -441,35 +444,6 @@ void build_peer_words_any(const Model& m, const PeerFields& f, const Consumers& 
   }
 }
 
-// How many of lane b's neighbours chose option o.
-float peer_count(const PassConstants& k, Peers peers, const Batch& bt, std::size_t o, int b) {
-  if (peers == Peers::kRows) return bt.peer[o * kBatch + static_cast<std::size_t>(b)];
-  const auto& f = k.fields;
-  return static_cast<float>(static_cast<std::int32_t>((bt.peer_sum[f.half[o]][b] >> f.shift[o]) & f.mask()));
-}
-
-// Lane b of a sector whose weights all underflowed: the same weights and their total relative to
-// its own largest exponent, which is returned (in log2 units) to be added back to the surplus.
-float rescale_lane(const PassConstants& k, const SectorPlan& sp, int s, Peers peers, Batch& bt, int b) {
-  const auto exponent = [&](int j) {
-    const auto& t = sp.term[static_cast<std::size_t>(j)];
-    float e = t.b2 - bt.theta[b] * t.r2 - bt.theta_consent[b] * t.d2;
-    return peers != Peers::kNone ? e + bt.peer_scale[b] * peer_count(k, peers, bt, static_cast<std::size_t>(sp.o0 + j), b) : e;
-  };
-  float top = sp.b2_outside;
-  for (int j = 1; j < sp.options; ++j)
-    if (sp.term[static_cast<std::size_t>(j)].open) top = std::max(top, exponent(j));
-  float* const w = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch + static_cast<std::size_t>(b)];
-  w[0] = exp2_approx(sp.b2_outside - top);
-  float total = w[0];
-  for (int j = 1; j < sp.options; ++j) {
-    if (sp.term[static_cast<std::size_t>(j)].open) w[j * kBatch] = exp2_approx(exponent(j) - top);
-    total += w[j * kBatch];
-  }
-  bt.total[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(b)] = total;
-  return top;
-}
-
 // Where option o's peer count is: its row (kRows), or the half of the words' sums, the shift and
 // the mask of its field (kFields).
 struct PeerAt {
@@ -485,7 +459,31 @@ struct PeerAt {
     shift = static_cast<std::uint32_t>(f.shift[o]);
     mask = f.mask();
   }
+  // how many of lane b's neighbours chose the option
+  float count(int b) const { return row ? row[b] : static_cast<float>(static_cast<std::int32_t>((half[b] >> shift) & mask)); }
 };
+
+// Lane b of a sector whose weights all underflowed: the same weights and their total relative to
+// its own largest exponent, which is returned (in log2 units) to be added back to the surplus.
+float rescale_lane(const PassConstants& k, const SectorPlan& sp, int s, Peers peers, Batch& bt, int b) {
+  const auto exponent = [&](int j) {
+    const auto& t = sp.term[static_cast<std::size_t>(j)];
+    float e = t.b2 - bt.theta[b] * t.r2 - bt.theta_consent[b] * t.d2;
+    return peers != Peers::kNone ? e + bt.peer_scale[b] * PeerAt(k, peers, bt, static_cast<std::size_t>(sp.o0 + j)).count(b) : e;
+  };
+  float top = sp.b2_outside;
+  for (int j = 1; j < sp.options; ++j)
+    if (sp.term[static_cast<std::size_t>(j)].open) top = std::max(top, exponent(j));
+  float* const w = &bt.weight[static_cast<std::size_t>(sp.o0) * kBatch + static_cast<std::size_t>(b)];
+  w[0] = exp2_approx(sp.b2_outside - top);
+  float total = w[0];
+  for (int j = 1; j < sp.options; ++j) {
+    if (sp.term[static_cast<std::size_t>(j)].open) w[j * kBatch] = exp2_approx(exponent(j) - top);
+    total += w[j * kBatch];
+  }
+  bt.total[static_cast<std::size_t>(s) * kBatch + static_cast<std::size_t>(b)] = total;
+  return top;
+}
 
 // The least and largest bits of a sector's totals seen as integers: those of an ordinary total
 // (from kTiny to the largest float) lie in one range, and those of a nan or a negative number
@@ -511,10 +509,10 @@ struct ExponentLanes {
 
 // The exponent of an option's weight in the lanes from b, in log2 units: b2 - theta r2 - theta c
 // d2, plus the peer term. It is computed as (theta (-r2) + b2) + theta c (-d2), which rounds
-// the same, from the negated terms nr2 and nd2.
-template <Peers kPeers, class T>
-F8 exponent_of(const ExponentLanes& x, int b, const T& b2, const T& nr2, const T& nd2, const PeerAt& at) {
-  F8 e = (x.theta * nr2 + b2) + x.theta_consent * nd2;
+// the same, from the option's terms in every lane (SectorPlan::lanes).
+template <Peers kPeers>
+F8 exponent_of(const ExponentLanes& x, int b, const SectorPlan::TermLanes& t, const PeerAt& at) {
+  F8 e = (x.theta * t.nr2 + t.b2) + x.theta_consent * t.nd2;
   if constexpr (kPeers == Peers::kRows) e += x.peer_scale * load<F8>(at.row + b);
   if constexpr (kPeers == Peers::kFields) e += x.peer_scale * to_float<F8>(reinterpret<I8>((load<U8>(at.half + b) >> at.shift) & at.mask));
   return e;
@@ -539,9 +537,9 @@ bool sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& 
       continue;
     }
     const PeerAt at(k, kPeers, bt, static_cast<std::size_t>(sp.o0 + j));
-    const float b2 = t.b2, nr2 = -t.r2, nd2 = -t.d2;  // locals: the stores below could alias the plan
+    const SectorPlan::TermLanes terms = sp.lanes[static_cast<std::size_t>(j)];  // a copy: the stores below could alias the plan
     for (int b = 0; b < kBatch; b += kStep) {
-      const F8 x = exp2_approx<true>(exponent_of<kPeers>(ExponentLanes(bt, b), b, b2, nr2, nd2, at));
+      const F8 x = exp2_approx<true>(exponent_of<kPeers>(ExponentLanes(bt, b), b, terms, at));
       store(w + b, x);
       store(total + b, load<F8>(total + b) + x);
     }
@@ -552,8 +550,8 @@ bool sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& 
 }
 
 // The same for a sector of O options that are all open: a group of lanes at a time through
-// every option, the total in a register, the options' terms read in every lane (SectorPlan::
-// lanes). Each lane computes the same operations as in sector_weights.
+// every option, the total in a register, the options' terms read from memory. Each lane
+// computes the same operations as in sector_weights.
 template <int O, Peers kPeers>
 bool open_sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Batch& bt) {
   constexpr int kStep = static_cast<int>(sizeof(F8) / sizeof(float));
@@ -570,8 +568,7 @@ bool open_sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Ba
     store(weight + b, outside);
 #pragma GCC unroll 8
     for (int j = 1; j < O; ++j) {
-      const auto& t = terms[j];
-      const F8 x = exp2_approx<true>(exponent_of<kPeers>(lanes, b, t.b2, t.nr2, t.nd2, at[j]));
+      const F8 x = exp2_approx<true>(exponent_of<kPeers>(lanes, b, terms[j], at[j]));
       store(weight + j * kBatch + b, x);
       sum += x;
     }
@@ -581,25 +578,9 @@ bool open_sector_weights(const PassConstants& k, const SectorPlan& sp, int s, Ba
   return range.ordinary();
 }
 
-// make.template operator()<O>() with O the sector's number of options where that is from 2 to
-// 8, and O = 0 (any number) otherwise.
-template <class Kernel, class Make>
-Kernel by_options(int options, Make make) {
-  switch (options) {
-    case 2: return make.template operator()<2>();
-    case 3: return make.template operator()<3>();
-    case 4: return make.template operator()<4>();
-    case 5: return make.template operator()<5>();
-    case 6: return make.template operator()<6>();
-    case 7: return make.template operator()<7>();
-    case 8: return make.template operator()<8>();
-    default: return make.template operator()<0>();
-  }
-}
-
 WeightKernel weight_kernel(int options, bool all_open, Peers peers) {
   const auto pick = [&]<Peers kPeers>() {
-    return by_options<WeightKernel>(all_open ? options : 0, []<int O>() -> WeightKernel {
+    return by_count<2, 8>(all_open ? options : 0, []<int O>() -> WeightKernel {
       if constexpr (O == 0)
         return sector_weights<kPeers>;
       else
@@ -803,7 +784,7 @@ void decide_sector(const PassConstants& k, const SectorPlan& sp, int s, Batch& b
 
 SectorKernel sector_kernel(int options, bool ported) {
   const auto pick = [&]<bool kPorted>() {
-    return by_options<SectorKernel>(options, []<int O>() -> SectorKernel { return decide_sector<O, kPorted>; });
+    return by_count<2, 8>(options, []<int O>() -> SectorKernel { return decide_sector<O, kPorted>; });
   };
   return ported ? pick.template operator()<true>() : pick.template operator()<false>();
 }
@@ -910,13 +891,7 @@ void decide_batch(const Model& m, const PassConstants& k, Consumers& cons, std::
 }
 
 void decide_batch_any(const Model& m, const PassConstants& k, Consumers& cons, std::uint32_t first, int count, Batch& bt) {
-  switch (m.sectors) {
-    case 1: return decide_batch<1>(m, k, cons, first, count, bt);
-    case 2: return decide_batch<2>(m, k, cons, first, count, bt);
-    case 3: return decide_batch<3>(m, k, cons, first, count, bt);
-    case 4: return decide_batch<4>(m, k, cons, first, count, bt);
-    default: return decide_batch<0>(m, k, cons, first, count, bt);
-  }
+  by_count<1, 4>(m.sectors, [&]<int S>() { decide_batch<S>(m, k, cons, first, count, bt); });
 }
 
 // Writes the lane sums of a finished chunk of `count` consumers into its partials, lanes in

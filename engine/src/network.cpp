@@ -150,14 +150,19 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
       }
     }
   }
+  const auto moved = [&](std::uint32_t i, std::uint32_t j) { return (rewired[i] >> (j - 1) & 1) != 0; };
+  // f(j) for each rewired edge j of node i: the set bits only
+  const auto each_rewired = [&](std::uint32_t i, auto&& f) {
+    for (std::uint32_t bits = rewired[i]; bits != 0; bits &= bits - 1) f(static_cast<std::uint32_t>(std::countr_zero(bits)) + 1);
+  };
   // a node's own edges and the kept ring edges of its predecessors (self loops of a ring
   // shorter than half are dropped)
   const auto local_degree = [&](std::uint32_t u) {
     std::uint64_t d = 0;
     for (std::uint32_t j = 1; j <= half; ++j) {
-      d += ring(u, j) != u || (rewired[u] >> (j - 1) & 1);
+      d += ring(u, j) != u || moved(u, j);
       const std::uint32_t i = back(u, j);
-      d += i != u && !(rewired[i] >> (j - 1) & 1);
+      d += i != u && !moved(i, j);
     }
     return d;
   };
@@ -168,12 +173,11 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
     std::uint32_t from[kRun * 32], to[kRun * 32];
     int count = 0;
     for (auto i = static_cast<std::uint32_t>(first); i < static_cast<std::uint32_t>(std::min(total, first + kRun)); ++i)
-      for (std::uint32_t bits = rewired[i]; bits != 0; bits &= bits - 1) {  // the set bits only
-        const auto j = static_cast<std::uint32_t>(std::countr_zero(bits)) + 1;
+      each_rewired(i, [&](std::uint32_t j) {
         from[count] = i;
         to[count] = target(i, j, draws(i, j));
         touch(to[count++]);
-      }
+      });
     for (int e = 0; e < count; ++e) visit(from[e], to[e]);
   };
   Network g;
@@ -204,14 +208,11 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
       auto q = off[u];
       for (std::uint32_t j = half; j >= 1; --j) {
         const std::uint32_t i = back(u, j);
-        if (i != u && !(rewired[i] >> (j - 1) & 1)) nb[q++] = i;
+        if (i != u && !moved(i, j)) nb[q++] = i;
       }
       for (std::uint32_t j = 1; j <= half; ++j)
-        if (!(rewired[u] >> (j - 1) & 1) && ring(u, j) != u) nb[q++] = ring(u, j);
-      for (std::uint32_t bits = rewired[u]; bits != 0; bits &= bits - 1) {
-        const auto j = static_cast<std::uint32_t>(std::countr_zero(bits)) + 1;
-        nb[q++] = target(u, j, draws(u, j));
-      }
+        if (!moved(u, j) && ring(u, j) != u) nb[q++] = ring(u, j);
+      each_rewired(u, [&](std::uint32_t j) { nb[q++] = target(u, j, draws(u, j)); });
       off[u] = q;
     }
 #pragma omp for schedule(static)
