@@ -12,8 +12,11 @@ slow spell then touches each of them alike), and its row is the run with the med
 column is NumPy's time per decision over policysim's. The output_cost row gives in
 output_ratio the time per step with the CSV outputs written over the time without them, and
 the thread_speedup row in speedup the time per step on one thread over the time on two (10^6
-consumers): each the median over pairs of runs, the two run back to back (at least five
-pairs), since the load on a shared machine drifts between independent runs.
+consumers). The load on a shared machine drifts between independent runs, so the output cost
+is the median over pairs of runs, the two run back to back (at least five pairs), and the
+speedup pairs single steps inside one run (`policysim bench --speedup`: each step on two
+threads beside one on one thread, in alternating order), its row the median of at least five
+such runs.
 """
 import statistics
 import argparse
@@ -52,9 +55,9 @@ def parse(text: str) -> dict:
     return out
 
 
-def run_bench(binary, consumers, threads, network, steps, output=None):
+def run_bench(binary, consumers, threads, network, steps, output=None, speedup=False):
     cmd = [binary, "bench", "--consumers", str(consumers), "--steps", str(steps),
-           "--threads", str(threads), "--network", network]
+           "--threads", str(threads), "--network", network] + (["--speedup"] if speedup else [])
     if output:
         cmd += ["--output", output]
     res = subprocess.run(cmd, capture_output=True, text=True, check=True)
@@ -137,11 +140,14 @@ def main():
         "step_seconds": f"{on:.6f}", "output_ratio": f"{ratio:.4f}",
     })
     # 1 to 2 threads at 10^6 consumers (or the largest size run): the step time on one thread
-    # over the time on two, in back-to-back pairs, as independent medians drift with the load
+    # over the time on two, in pairs of steps, as independent medians drift with the load
     n = min(10**6, sizes[-1])
-    print(f"bench: thread speedup N={n}, {pairs} pairs", file=sys.stderr, flush=True)
+    print(f"bench: thread speedup N={n}, {pairs} runs", file=sys.stderr, flush=True)
     steps = max(3, min(50, int(3e7 // n)))
-    speedup, one = paired(lambda: step_seconds(n, 2, steps), lambda: step_seconds(n, 1, steps))
+    done = sorted((run_bench(args.binary, n, 2, "none", steps, speedup=True) for _ in range(pairs)),
+                  key=lambda r: float(r["speedup"]))
+    speedup = float(done[(len(done) - 1) // 2]["speedup"])
+    one = statistics.median(float(r["one_thread_step_seconds"]) for r in done)
     rows.append({
         "machine": machine, "date": datetime.date.today().isoformat(), "kind": "thread_speedup",
         "consumers": n, "threads": 1, "network": "none", "steps": steps, "runs": pairs,

@@ -24,6 +24,7 @@ constexpr const char* kUsage = R"(usage:
                 [--checkpoint-every K] [--resume CHECKPOINT]
   policysim validate SCENARIO.toml
   policysim bench [--consumers N] [--steps T] [--threads N] [--network KIND]
+                  [--degree D] [--output DIR] [--speedup]
   policysim --version
 )";
 
@@ -104,7 +105,9 @@ int cmd_bench(const std::vector<std::string>& args) {
       ("threads", po::value(&o.threads), "worker threads (default: all cores)")
       ("network", po::value(&o.network)->default_value(o.network), "none | watts_strogatz | barabasi_albert")
       ("degree", po::value(&o.degree)->default_value(o.degree), "network degree")
-      ("output", po::value(&o.output), "also write the CSV outputs of the timed steps to this directory");
+      ("output", po::value(&o.output), "also write the CSV outputs of the timed steps to this directory")
+      ("speedup", po::bool_switch(&o.speedup),
+       "pair each timed step with one on a single thread and print the median ratio (speedup)");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   po::notify(vm);

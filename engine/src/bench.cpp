@@ -29,6 +29,11 @@ double state_bytes(const State& st) {
          bytes(st.peer_words);
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -50,6 +55,7 @@ std::uint64_t peak_rss_bytes() {
 }
 
 Scenario bench_scenario(const BenchOptions& o) {
+  const std::int64_t steps = o.steps * (o.speedup ? 2 : 1) + 1;  // with the warm-up step
   std::string toml = fmt::format(R"(
 [scenario]
 name = "bench"
@@ -68,7 +74,7 @@ consent = "opt_in"
 sharing_mandate = 0.5
 [regulator.breach]
 base_rate = 0.01
-)", o.steps + 1, o.consumers, o.network == "none" ? 0.0 : 0.5, o.network, o.degree);
+)", steps, o.consumers, o.network == "none" ? 0.0 : 0.5, o.network, o.degree);
   for (const char* sector : {"ecommerce", "payments", "delivery"}) toml += fmt::format("[[sector]]\nname = \"{}\"\n", sector);
   for (int f = 0; f < 4; ++f) {
     toml += fmt::format("[[firm]]\nname = \"F{}\"\n", f);
@@ -99,15 +105,28 @@ BenchResult run_bench(const BenchOptions& o) {
     fs::create_directories(o.output);
     writer = std::make_unique<RunWriter>(o.output, model);
   }
-  for (std::int64_t t = 0; t < o.steps; ++t) {
+  // One step on `threads`, its wall seconds; the rows it writes are in the time, as with a
+  // run's output on. The paired single-thread steps are not in the stage times.
+  const auto timed = [&](int threads, StageTimes* stage_times) {
+    omp_set_num_threads(threads);
     const auto t1 = std::chrono::steady_clock::now();
-    step(model, st, &times);
+    step(model, st, stage_times);
     if (writer) writer->write_step(model, st, metrics_row(model, st));
-    per_step.push_back(seconds_since(t1));
+    return seconds_since(t1);
+  };
+  std::vector<double> one_thread, ratios;
+  for (std::int64_t t = 0; t < o.steps; ++t) {
+    if (o.speedup && t % 2 == 0) one_thread.push_back(timed(1, nullptr));
+    per_step.push_back(timed(r.threads, &times));
+    if (o.speedup && t % 2 == 1) one_thread.push_back(timed(1, nullptr));
+    if (o.speedup) ratios.push_back(one_thread.back() / per_step.back());
   }
   if (writer) writer->commit();
-  std::sort(per_step.begin(), per_step.end());
-  r.step_seconds = per_step[per_step.size() / 2];
+  r.step_seconds = median(per_step);
+  if (o.speedup) {
+    r.one_thread_step_seconds = median(one_thread);
+    r.speedup = median(ratios);
+  }
   const double decisions = static_cast<double>(model.consumers) * model.sectors;
   r.ns_per_decision = r.step_seconds / decisions * 1e9;
   r.decisions_per_second = decisions / r.step_seconds;
@@ -125,6 +144,8 @@ std::string format_bench(const BenchResult& r) {
       "peak_rss_bytes_per_consumer {:.2f}\n",
       r.consumers, r.sectors, r.services, r.threads, r.steps, r.setup_seconds, r.step_seconds, r.ns_per_decision,
       r.decisions_per_second, r.state_bytes_per_consumer, r.peak_rss_bytes_per_consumer);
+  if (r.speedup > 0)
+    out += fmt::format("one_thread_step_seconds {:.6f}\nspeedup {:.3f}\n", r.one_thread_step_seconds, r.speedup);
   for (std::size_t i = 0; i < r.stage_names.size(); ++i)
     out += fmt::format("stage_seconds.{} {:.6f}\n", r.stage_names[i], r.stage_seconds[i]);
   return out;

@@ -17,6 +17,9 @@ struct BenchOptions {
   std::string network = "none";
   int degree = 10;
   std::string output;  // when set, every timed step also writes the run's CSV rows here
+  // When set, each timed step is paired with one on a single thread, the two in alternating
+  // order, so that both see the same load on a shared machine; the result then has speedup.
+  bool speedup = false;
 };
 
 struct BenchResult {
@@ -29,6 +32,10 @@ struct BenchResult {
   double decisions_per_second = 0;
   double state_bytes_per_consumer = 0;  // bytes of the state's arrays / N
   double peak_rss_bytes_per_consumer = 0;
+  // With BenchOptions::speedup: the median single-thread step, and the median over pairs of
+  // its time over the paired step's on `threads` (0 otherwise).
+  double one_thread_step_seconds = 0;
+  double speedup = 0;
   std::vector<std::string> stage_names;
   std::vector<double> stage_seconds;  // per step, mean over timed steps
 };
@@ -36,7 +43,8 @@ struct BenchResult {
 // The synthetic scenario the benchmark runs (also used by the benchmarks in bench/).
 Scenario bench_scenario(const BenchOptions& options);
 
-// One untimed warm-up step, then `steps` timed steps.
+// One untimed warm-up step, then `steps` timed steps (each paired with a single-thread step
+// with BenchOptions::speedup).
 BenchResult run_bench(const BenchOptions& options);
 
 // "name value" lines, one per field, then one line per stage.
