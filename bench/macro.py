@@ -9,16 +9,17 @@ of the timed steps. On a shared machine single runs vary by tens of percent, so 
 configuration up to 10^7 consumers runs --repeat times, in rounds over all configurations (a
 slow spell then touches each of them alike), and its row is the run with the median time
 (`runs` says how many). The NumPy reference runs up to --numpy-max consumers; the numpy_ratio
-column is NumPy's time per decision over policysim's. The output_cost row gives in
-output_ratio the time per step with the CSV outputs written over the time without them, and
-the thread_speedup row in speedup the time per step on one thread over the time on two (10^6
-consumers). The load on a shared machine drifts between independent runs, so the output cost
-is the median over pairs of runs, the two run back to back (at least five pairs), and the
-speedup pairs single steps inside one run (`policysim bench --speedup`: each step on two
-threads beside one on one thread, in alternating order), its row the median of at least five
-such runs.
+column is NumPy's time per decision over policysim's.
+
+Two rows compare times that the load on a shared machine would drown between independent runs
+(it drifts by tens of percent within minutes), so each is measured inside one run, step by
+step, and is the median of at least five such runs. The output_cost row (10^7 consumers):
+output_ratio, each step's time with its CSV rows written over its time without them (the
+writing timed apart; output_seconds, its median time per step). The thread_speedup row (10^6
+consumers): speedup, the time of a step on one thread over that of a step on two, the two
+taken back to back in alternating order (`policysim bench --speedup`); step_seconds is the
+single-thread step's.
 """
-import statistics
 import argparse
 import csv
 import datetime
@@ -55,12 +56,12 @@ def parse(text: str) -> dict:
     return out
 
 
-def run_bench(binary, consumers, threads, network, steps, output=None, speedup=False):
+def run_bench(binary, consumers, threads, network, steps, output=False, speedup=False):
+    """One `policysim bench` run, its fields; with output, the CSVs go to a temporary directory."""
     cmd = [binary, "bench", "--consumers", str(consumers), "--steps", str(steps),
            "--threads", str(threads), "--network", network] + (["--speedup"] if speedup else [])
-    if output:
-        cmd += ["--output", output]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        res = subprocess.run(cmd + (["--output", tmp] if output else []), capture_output=True, text=True, check=True)
     return parse(res.stdout)
 
 
@@ -112,50 +113,37 @@ def main():
             row["numpy_ns_per_decision"] = f"{ref:.3f}"
             row["numpy_ratio"] = f"{ref / float(r['ns_per_decision']):.1f}"
         rows.append(row)
-    pairs = max(5, args.repeat)
+    runs_each = max(5, args.repeat)
 
-    def paired(base, other):
-        """Median over back-to-back pairs of other's step time over base's, and other's times."""
-        times, ratios = [], []
-        for _ in range(pairs):
-            b, o = base(), other()
-            times.append(o)
-            ratios.append(o / b)
-        return statistics.median(ratios), statistics.median(times)
+    def median_run(key, **options):
+        """The run with the median `key` of runs_each runs of `policysim bench` with options."""
+        done = sorted((run_bench(args.binary, **options) for _ in range(runs_each)), key=lambda r: float(r[key]))
+        return done[(len(done) - 1) // 2]
 
-    def step_seconds(n, threads, steps, output=None):
-        return float(run_bench(args.binary, n, threads, "none", steps, output=output)["step_seconds"])
-
-    def with_output(n):
-        with tempfile.TemporaryDirectory() as tmp:
-            return step_seconds(n, 2, 10, output=tmp)
-
-    # cost of writing outputs at 10^7 consumers (or the largest size run)
+    # cost of writing outputs at 10^7 consumers (or the largest size run): each step's time with
+    # its rows over its time without them (the writing timed apart inside the step)
     n = min(10**7, sizes[-1])
-    print(f"bench: output cost N={n}, {pairs} pairs", file=sys.stderr, flush=True)
-    ratio, on = paired(lambda: step_seconds(n, 2, 10), lambda: with_output(n))
+    print(f"bench: output cost N={n}, {runs_each} runs", file=sys.stderr, flush=True)
+    r = median_run("output_ratio", consumers=n, threads=2, network="none", steps=10, output=True)
     rows.append({
         "machine": machine, "date": datetime.date.today().isoformat(), "kind": "output_cost",
-        "consumers": n, "threads": 2, "network": "none", "steps": 10, "runs": pairs,
-        "step_seconds": f"{on:.6f}", "output_ratio": f"{ratio:.4f}",
+        "consumers": n, "threads": 2, "network": "none", "steps": 10, "runs": runs_each,
+        "step_seconds": r["step_seconds"], "output_seconds": r["output_seconds"], "output_ratio": r["output_ratio"],
     })
     # 1 to 2 threads at 10^6 consumers (or the largest size run): the step time on one thread
     # over the time on two, in pairs of steps, as independent medians drift with the load
     n = min(10**6, sizes[-1])
-    print(f"bench: thread speedup N={n}, {pairs} runs", file=sys.stderr, flush=True)
+    print(f"bench: thread speedup N={n}, {runs_each} runs", file=sys.stderr, flush=True)
     steps = max(3, min(50, int(3e7 // n)))
-    done = sorted((run_bench(args.binary, n, 2, "none", steps, speedup=True) for _ in range(pairs)),
-                  key=lambda r: float(r["speedup"]))
-    speedup = float(done[(len(done) - 1) // 2]["speedup"])
-    one = statistics.median(float(r["one_thread_step_seconds"]) for r in done)
+    r = median_run("speedup", consumers=n, threads=2, network="none", steps=steps, speedup=True)
     rows.append({
         "machine": machine, "date": datetime.date.today().isoformat(), "kind": "thread_speedup",
-        "consumers": n, "threads": 1, "network": "none", "steps": steps, "runs": pairs,
-        "step_seconds": f"{one:.6f}", "speedup": f"{speedup:.3f}",
+        "consumers": n, "threads": 1, "network": "none", "steps": steps, "runs": runs_each,
+        "step_seconds": r["one_thread_step_seconds"], "speedup": r["speedup"],
     })
     fields = ["machine", "date", "kind", "consumers", "threads", "network", "steps", "runs", "ns_per_decision",
               "decisions_per_second", "state_bytes_per_consumer", "peak_rss_bytes_per_consumer", "setup_seconds",
-              "step_seconds", "numpy_ns_per_decision", "numpy_ratio", "output_ratio", "speedup"]
+              "step_seconds", "numpy_ns_per_decision", "numpy_ratio", "output_seconds", "output_ratio", "speedup"]
     with open(out, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields, restval="")
         w.writeheader()

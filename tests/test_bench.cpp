@@ -1,5 +1,5 @@
-// `policysim bench`: its printed fields, and the single-thread steps that --speedup pairs with
-// the timed ones.
+// `policysim bench`: its printed fields, the single-thread steps that --speedup pairs with the
+// timed ones, and the writing that --output times apart.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -37,6 +37,10 @@ TEST_CASE("bench: --speedup pairs every timed step with one on a single thread a
   CHECK(r.threads == 2);
   CHECK(r.one_thread_step_seconds > 0);
   CHECK(r.speedup > 0);
+  // the writing is timed apart, inside the step's time
+  CHECK(r.output_seconds > 0);
+  CHECK(r.output_seconds < r.step_seconds);
+  CHECK(r.output_ratio > 1);
 
   // the same eight steps, all on two threads: the same rows
   BenchOptions plain = paired;
@@ -68,12 +72,17 @@ TEST_CASE("cli: bench prints every field, one line per stage, and with --speedup
     CHECK(std::stod(f[key]) > 0);
   }
   CHECK(f.count("speedup") == 0);
+  CHECK(f.count("output_ratio") == 0);
   for (const auto& name : stage_names()) CHECK(f.count("stage_seconds." + name) == 1);
 
-  REQUIRE(run_cli("bench --consumers 3000 --steps 3 --threads 2 --speedup", &out) == 0);
+  const auto dir = temp_dir("bench-cli");
+  REQUIRE(run_cli(fmt::format("bench --consumers 3000 --steps 3 --threads 2 --speedup --output {}", (dir / "out").string()), &out) == 0);
   f = fields(out);
   CHECK(std::stod(f.at("speedup")) > 0);
   CHECK(std::stod(f.at("one_thread_step_seconds")) > 0);
+  CHECK(std::stod(f.at("output_seconds")) > 0);
+  CHECK(std::stod(f.at("output_ratio")) > 1);
+  CHECK(std::filesystem::exists(dir / "out" / "metrics.csv"));
 
   CHECK(run_cli("bench --steps 0", &out) == 2);
   CHECK(out.find("--steps: must be >= 1") != std::string::npos);

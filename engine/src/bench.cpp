@@ -106,12 +106,18 @@ BenchResult run_bench(const BenchOptions& o) {
     writer = std::make_unique<RunWriter>(o.output, model);
   }
   // One step on `threads`, its wall seconds; the rows it writes are in the time, as with a
-  // run's output on. The paired single-thread steps are not in the stage times.
+  // run's output on, and their part goes to `writing`. The paired single-thread steps are not
+  // in the stage times.
+  std::vector<double> writing;
   const auto timed = [&](int threads, StageTimes* stage_times) {
     omp_set_num_threads(threads);
     const auto t1 = std::chrono::steady_clock::now();
     step(model, st, stage_times);
-    if (writer) writer->write_step(model, st, metrics_row(model, st));
+    if (writer) {
+      const auto t2 = std::chrono::steady_clock::now();
+      writer->write_step(model, st, metrics_row(model, st));
+      if (stage_times) writing.push_back(seconds_since(t2));
+    }
     return seconds_since(t1);
   };
   std::vector<double> one_thread, ratios;
@@ -121,7 +127,13 @@ BenchResult run_bench(const BenchOptions& o) {
     if (o.speedup && t % 2 == 1) one_thread.push_back(timed(1, nullptr));
     if (o.speedup) ratios.push_back(one_thread.back() / per_step.back());
   }
-  if (writer) writer->commit();
+  if (writer) {
+    writer->commit();
+    std::vector<double> with_over_without;
+    for (std::size_t i = 0; i < per_step.size(); ++i) with_over_without.push_back(per_step[i] / (per_step[i] - writing[i]));
+    r.output_seconds = median(writing);
+    r.output_ratio = median(with_over_without);
+  }
   r.step_seconds = median(per_step);
   if (o.speedup) {
     r.one_thread_step_seconds = median(one_thread);
@@ -144,6 +156,8 @@ std::string format_bench(const BenchResult& r) {
       "peak_rss_bytes_per_consumer {:.2f}\n",
       r.consumers, r.sectors, r.services, r.threads, r.steps, r.setup_seconds, r.step_seconds, r.ns_per_decision,
       r.decisions_per_second, r.state_bytes_per_consumer, r.peak_rss_bytes_per_consumer);
+  if (r.output_ratio > 0)
+    out += fmt::format("output_seconds {:.6f}\noutput_ratio {:.4f}\n", r.output_seconds, r.output_ratio);
   if (r.speedup > 0)
     out += fmt::format("one_thread_step_seconds {:.6f}\nspeedup {:.3f}\n", r.one_thread_step_seconds, r.speedup);
   for (std::size_t i = 0; i < r.stage_names.size(); ++i)

@@ -32,6 +32,10 @@ struct BenchResult {
   double decisions_per_second = 0;
   double state_bytes_per_consumer = 0;  // bytes of the state's arrays / N
   double peak_rss_bytes_per_consumer = 0;
+  // With BenchOptions::output: the median time of writing one step's rows, and the median over
+  // steps of a step's time with its rows over its time without them (0 otherwise).
+  double output_seconds = 0;
+  double output_ratio = 0;
   // With BenchOptions::speedup: the median single-thread step, and the median over pairs of
   // its time over the paired step's on `threads` (0 otherwise).
   double one_thread_step_seconds = 0;
