@@ -1,6 +1,7 @@
 #include "memory.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -49,11 +50,13 @@ std::uint64_t estimate_run_bytes(const Model& m) {
   // Network (network.cpp): the CSR arrays, 4 bytes per neighbour (degree per consumer) and 8 per
   // offset, peak while they are built: to_csr holds the degree counts, the fill cursors and the
   // offsets (8 bytes per consumer each) next to the raw neighbour list; Barabasi-Albert also
-  // keeps its edge list (8 bytes per edge, degree/2 edges per node) through that.
+  // keeps its edge list (8 bytes per edge, degree/2 edges per node) through that, and
+  // Watts-Strogatz the far ends of its rewired edges (4 bytes each, degree/2 * rewire a node).
   const auto degree = static_cast<std::uint64_t>(m.scenario.network.degree);
+  const auto far_ends = static_cast<std::uint64_t>(std::ceil(static_cast<double>(n * 4 * (degree / 2)) * m.scenario.network.rewire));
   switch (m.scenario.network.kind) {
     case NetworkKind::kNone: break;
-    case NetworkKind::kWattsStrogatz: bytes += n * (4 * degree + 24); break;
+    case NetworkKind::kWattsStrogatz: bytes += n * (4 * degree + 24) + far_ends; break;
     case NetworkKind::kBarabasiAlbert: bytes += n * (8 * degree + 24); break;
   }
   // Chunk partials of the consumer pass: one tally row of doubles per chunk.

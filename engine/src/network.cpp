@@ -133,9 +133,12 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
     if (wide) return i >= j ? i - j : i + (n - j);
     return static_cast<std::uint32_t>((static_cast<std::uint64_t>(i) + n - j % n) % n);
   };
-  // bit j - 1 of rewired[i]: node i's edge j was rewired; the draws of 64 nodes at once
-  std::vector<std::uint32_t> rewired(n, 0);
+  // bit j - 1 of rewired[i]: node i's edge j was rewired; the draws of 64 nodes at once, a
+  // block of kIds nodes a loop iteration, and the count of each block's rewired edges
   constexpr std::int64_t kIds = 64;
+  const auto blocks = static_cast<std::size_t>((total + kIds - 1) / kIds);
+  std::vector<std::uint32_t> rewired(n, 0);
+  std::vector<std::uint64_t> block_start(blocks + 1, 0);
   const RoundKeys keys(key);
 #pragma omp parallel for schedule(static)
   for (std::int64_t first = 0; first < total; first += kIds) {
@@ -149,11 +152,31 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
         if (j < half) bits |= static_cast<std::uint32_t>(lanes[2][b] < cut) << j;
       }
     }
+    std::uint64_t edges = 0;
+    for (int b = 0; b < count; ++b) edges += static_cast<std::uint64_t>(std::popcount(rewired[static_cast<std::size_t>(first + b)]));
+    block_start[static_cast<std::size_t>(first / kIds) + 1] = edges;
   }
+  for (std::size_t b = 0; b < blocks; ++b) block_start[b + 1] += block_start[b];
   const auto moved = [&](std::uint32_t i, std::uint32_t j) { return (rewired[i] >> (j - 1) & 1) != 0; };
   // f(j) for each rewired edge j of node i: the set bits only
   const auto each_rewired = [&](std::uint32_t i, auto&& f) {
     for (std::uint32_t bits = rewired[i]; bits != 0; bits &= bits - 1) f(static_cast<std::uint32_t>(std::countr_zero(bits)) + 1);
+  };
+  // The far ends of the rewired edges, drawn once: block k's, node by node and edge by edge,
+  // from far[block_start[k]] on (a fraction `rewire` of the edges: 2 bytes a node at degree 10
+  // and the default rewire 0.1).
+  std::vector<std::uint32_t> far(block_start[blocks]);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t first = 0; first < total; first += kIds) {
+    auto at = block_start[static_cast<std::size_t>(first / kIds)];
+    for (auto i = static_cast<std::uint32_t>(first); i < static_cast<std::uint32_t>(std::min(total, first + kIds)); ++i)
+      each_rewired(i, [&](std::uint32_t j) { far[at++] = target(i, j, draws(i, j)); });
+  }
+  // f(i, v) for each rewired edge (i, v) of the nodes of the block that starts at `first`
+  const auto block_rewired = [&](std::int64_t first, auto&& f) {
+    const std::uint32_t* v = far.data() + block_start[static_cast<std::size_t>(first / kIds)];
+    for (auto i = static_cast<std::uint32_t>(first); i < static_cast<std::uint32_t>(std::min(total, first + kIds)); ++i)
+      each_rewired(i, [&](std::uint32_t) { f(i, *v++); });
   };
   // a node's own edges and the kept ring edges of its predecessors (self loops of a ring
   // shorter than half are dropped)
@@ -166,19 +189,11 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
     }
     return d;
   };
-  // The rewired edges (i, v) of nodes first..first+kRun-1 to `visit`, after `touch` has
-  // requested every v's cache line: the far ends are anywhere, and their misses overlap so.
-  constexpr std::int64_t kRun = 64;
+  // The rewired edges (i, v) of the block at `first` to `visit`, after `touch` has requested
+  // every v's cache line: the far ends are anywhere, and their misses overlap so.
   const auto for_rewired = [&](std::int64_t first, auto&& visit, auto&& touch) {
-    std::uint32_t from[kRun * 32], to[kRun * 32];
-    int count = 0;
-    for (auto i = static_cast<std::uint32_t>(first); i < static_cast<std::uint32_t>(std::min(total, first + kRun)); ++i)
-      each_rewired(i, [&](std::uint32_t j) {
-        from[count] = i;
-        to[count] = target(i, j, draws(i, j));
-        touch(to[count++]);
-      });
-    for (int e = 0; e < count; ++e) visit(from[e], to[e]);
+    block_rewired(first, [&](std::uint32_t, std::uint32_t v) { touch(v); });
+    block_rewired(first, visit);
   };
   Network g;
   auto& off = g.offsets;
@@ -189,7 +204,7 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
     for (std::int64_t u = 0; u < total; ++u) off[static_cast<std::size_t>(u) + 1] = local_degree(static_cast<std::uint32_t>(u));
     // then the rewired far ends
 #pragma omp for schedule(static)
-    for (std::int64_t first = 0; first < total; first += kRun)
+    for (std::int64_t first = 0; first < total; first += kIds)
       for_rewired(first, [&](std::uint32_t, std::uint32_t v) { std::atomic_ref<std::uint64_t>(off[v + 1]).fetch_add(1, std::memory_order_relaxed); },
                   [&](std::uint32_t v) { __builtin_prefetch(&off[v + 1]); });
   }
@@ -203,20 +218,22 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
     // u - half .. u - 1, then u's own kept ring edges, then its rewired ones (and, below, the
     // rewired edges that land on u), so that sorting the row moves few entries
 #pragma omp for schedule(static)
-    for (std::int64_t u64 = 0; u64 < total; ++u64) {
-      const auto u = static_cast<std::uint32_t>(u64);
-      auto q = off[u];
-      for (std::uint32_t j = half; j >= 1; --j) {
-        const std::uint32_t i = back(u, j);
-        if (i != u && !moved(i, j)) nb[q++] = i;
+    for (std::int64_t first = 0; first < total; first += kIds) {
+      const std::uint32_t* v = far.data() + block_start[static_cast<std::size_t>(first / kIds)];
+      for (auto u = static_cast<std::uint32_t>(first); u < static_cast<std::uint32_t>(std::min(total, first + kIds)); ++u) {
+        auto q = off[u];
+        for (std::uint32_t j = half; j >= 1; --j) {
+          const std::uint32_t i = back(u, j);
+          if (i != u && !moved(i, j)) nb[q++] = i;
+        }
+        for (std::uint32_t j = 1; j <= half; ++j)
+          if (!moved(u, j) && ring(u, j) != u) nb[q++] = ring(u, j);
+        each_rewired(u, [&](std::uint32_t) { nb[q++] = *v++; });
+        off[u] = q;
       }
-      for (std::uint32_t j = 1; j <= half; ++j)
-        if (!moved(u, j) && ring(u, j) != u) nb[q++] = ring(u, j);
-      each_rewired(u, [&](std::uint32_t j) { nb[q++] = target(u, j, draws(u, j)); });
-      off[u] = q;
     }
 #pragma omp for schedule(static)
-    for (std::int64_t first = 0; first < total; first += kRun)
+    for (std::int64_t first = 0; first < total; first += kIds)
       for_rewired(first, [&](std::uint32_t i, std::uint32_t v) { nb[std::atomic_ref<std::uint64_t>(off[v]).fetch_add(1, std::memory_order_relaxed)] = i; },
                   [&](std::uint32_t v) { __builtin_prefetch(&off[v]); });
   }
