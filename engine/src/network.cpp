@@ -182,6 +182,11 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
   // shorter than half are dropped)
   const auto local_degree = [&](std::uint32_t u) {
     std::uint64_t d = 0;
+    if (wide) {  // no self loops: all of u's own edges, and its predecessors' kept ones
+      d = half;
+      for (std::uint32_t j = 1; j <= half; ++j) d += !moved(back(u, j), j);
+      return d;
+    }
     for (std::uint32_t j = 1; j <= half; ++j) {
       d += ring(u, j) != u || moved(u, j);
       const std::uint32_t i = back(u, j);
