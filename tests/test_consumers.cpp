@@ -59,7 +59,7 @@ State population_with(const std::string& dist) {
 // Sample mean and unbiased variance of x against the distribution's mean, variance and
 // fourth central moment mu4, each within 5 standard errors: sd/sqrt(N) for the mean and
 // sqrt((mu4 - var^2 (N-3)/(N-1)) / N) for the sample variance.
-void check_moments(const AlignedVector<float>& x, double mean, double var, double mu4) {
+void check_moments(const ConsumerArray<float>& x, double mean, double var, double mu4) {
   const auto n = static_cast<double>(x.size());
   double sum = 0;
   for (float v : x) sum += v;
@@ -126,7 +126,7 @@ Model market_model(const std::vector<Override>& overrides = {}) {
 }
 
 // Consumers whose (single-sector) choice differs between a and b.
-std::int64_t changed(const AlignedVector<std::uint8_t>& a, const AlignedVector<std::uint8_t>& b) {
+std::int64_t changed(const ConsumerArray<std::uint8_t>& a, const ConsumerArray<std::uint8_t>& b) {
   std::int64_t n = 0;
   for (std::size_t i = 0; i < a.size(); ++i) n += a[i] != b[i];
   return n;
@@ -178,7 +178,7 @@ TEST_CASE("population: uniform distribution has mean (low+high)/2 and variance (
 
 // Kolmogorov-Smirnov distance between the sample x and the distribution function cdf.
 template <class Cdf>
-double ks_distance(AlignedVector<float> x, Cdf cdf) {
+double ks_distance(ConsumerArray<float> x, Cdf cdf) {
   std::sort(x.begin(), x.end());
   const auto n = static_cast<double>(x.size());
   double d = 0;
@@ -287,7 +287,7 @@ TEST_CASE("consumers: trust recovers toward initial_trust at trust_recovery per 
   const Model m = market_model({{"regulator.breach.trust_recovery", "0.1"}});
   State st = initial_state(m, 1);
   for (std::uint32_t i = 0; i < m.consumers; ++i) st.consumers.trust[i] = i % 2 ? 0.2f : 1.0f;
-  const AlignedVector<float> before = st.consumers.trust;
+  const ConsumerArray<float> before = st.consumers.trust;
   step(m, st);
   std::int64_t wrong = 0;
   for (std::uint32_t i = 0; i < m.consumers; ++i) {
@@ -309,7 +309,7 @@ TEST_CASE("consumers: a breach of a holder of the consumer's data drops trust by
                                 {"firm.A.service.a.initial_data", "1e9"},
                                 {"firm.B.service.b.initial_data", "1e9"}});
   State st = initial_state(m, 1);
-  const AlignedVector<std::uint8_t> choice = st.consumers.choice;  // revision_rate 0: fixed
+  const ConsumerArray<std::uint8_t> choice = st.consumers.choice;  // revision_rate 0: fixed
   step(m, st);
   REQUIRE(st.firms.breached[0] == 1);
   REQUIRE(st.firms.breached[1] == 1);

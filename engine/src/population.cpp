@@ -61,12 +61,16 @@ void init_population(const Model& m, State& st) {
   const std::uint32_t n = m.consumers;
   const int sectors = m.sectors;
   auto& c = st.consumers;
+  // uninitialised (ConsumerArray): every entry is written below, a group of consumers at a time
   c.privacy.resize(n);
   c.activity.resize(n);
-  c.trust.assign(n, static_cast<float>(sc.consumers.initial_trust));
-  c.consent.assign(n, sc.regulator.consent == ConsentRegime::kOptIn ? 0 : 1);
+  c.trust.resize(n);
+  c.consent.resize(n);
   c.choice.resize(static_cast<std::size_t>(n) * sectors);
-  if (sc.network.kind != NetworkKind::kNone) c.previous.resize(c.choice.size());
+  const bool network = sc.network.kind != NetworkKind::kNone;
+  if (network) c.previous.resize(c.choice.size());
+  const auto initial_trust = static_cast<float>(sc.consumers.initial_trust);
+  const std::uint8_t initial_consent = sc.regulator.consent == ConsentRegime::kOptIn ? 0 : 1;
 
   // Cumulative initial shares per sector, over the choice codes 1..K_s, as thresholds on a
   // lane: a cumulative share is at or below the lane's uniform when the lane is at or above
@@ -99,7 +103,11 @@ void init_population(const Model& m, State& st) {
       CounterEngine attributes(st.key, Stream::kPopulation, 0, i, ahead[b].data(), kAhead);
       c.privacy[i] = static_cast<float>(std::max(0.0, sample(sc.consumers.privacy_sensitivity, attributes)));
       c.activity[i] = static_cast<float>(std::max(0.0, sample(sc.consumers.activity, attributes)));
+      c.trust[i] = initial_trust;
+      c.consent[i] = initial_consent;
     }
+    if (network)
+      std::fill_n(c.previous.begin() + static_cast<std::ptrdiff_t>(first) * sectors, count * sectors, std::uint8_t{0});
     for (std::uint32_t block = 0; block < choice_blocks; ++block) {
       draw_batch<kIds>(st.key, Stream::kInitialChoice, 0, first, block, raw);
       const int first_sector = static_cast<int>(4 * block), last = std::min(sectors, first_sector + 4);

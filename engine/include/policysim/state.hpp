@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <boost/align/aligned_allocator.hpp>
+#include <boost/core/noinit_adaptor.hpp>
 
 #include "policysim/model.hpp"
 #include "policysim/rng.hpp"
@@ -22,19 +23,25 @@ namespace policysim {
 template <class T>
 using AlignedVector = std::vector<T, boost::alignment::aligned_allocator<T, 64>>;
 
+// An AlignedVector whose resize leaves new elements uninitialised, for the per-consumer arrays:
+// they are written in full where they are made (population.cpp, in parallel, so that their
+// pages are first touched by the threads that fill them) or read (checkpoint.cpp).
+template <class T>
+using ConsumerArray = std::vector<T, boost::noinit_adaptor<boost::alignment::aligned_allocator<T, 64>>>;
+
 // Consumers as one array per attribute. Hot arrays (read every step by every consumer) are
 // narrow: 4-byte floats and 1-byte codes, so a consumer costs 13 + 2*sectors bytes (with a
 // network; 13 + sectors without).
 struct Consumers {
-  AlignedVector<float> privacy;          // [N] theta_i, privacy sensitivity
-  AlignedVector<float> activity;         // [N] a_i, data generated per use
-  AlignedVector<float> trust;            // [N] tau_i in [0, 1]
-  AlignedVector<std::uint8_t> consent;   // [N] c_i in {0, 1}
-  AlignedVector<std::uint8_t> choice;    // [N * sectors] choice code per sector: 0 = outside,
-                                       // j = j-th service of the sector (Model::sector_services)
-  std::vector<std::uint8_t> previous;  // [N * sectors] last step's codes; only with a network,
-                                       // so peers read a stable snapshot while choices change
-                                       // (refreshed where State::peer_words do not apply)
+  ConsumerArray<float> privacy;          // [N] theta_i, privacy sensitivity
+  ConsumerArray<float> activity;         // [N] a_i, data generated per use
+  ConsumerArray<float> trust;            // [N] tau_i in [0, 1]
+  ConsumerArray<std::uint8_t> consent;   // [N] c_i in {0, 1}
+  ConsumerArray<std::uint8_t> choice;    // [N * sectors] choice code per sector: 0 = outside,
+                                         // j = j-th service of the sector (Model::sector_services)
+  ConsumerArray<std::uint8_t> previous;  // [N * sectors] last step's codes; only with a network,
+                                         // so peers read a stable snapshot while choices change
+                                         // (refreshed where State::peer_words do not apply; 0 before)
 };
 
 // Undirected graph in compressed sparse rows: neighbours of i are
