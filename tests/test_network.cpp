@@ -184,7 +184,9 @@ TEST_CASE("network: initial_state builds the scenario's network over the consume
   const State st = initial_state(m, 1);
   REQUIRE(st.network.offsets.size() == m.consumers + 1);
   CHECK(st.network.neighbours.size() == 4u * m.consumers);
-  CHECK(st.consumers.previous.size() == st.consumers.choice.size());
+  // the peers' snapshot is the one-word peer counts (made by the pass), not a copy of the choices
+  CHECK(st.consumers.previous.empty());
+  CHECK(st.peer_words.empty());
 }
 
 }  // namespace policysim::test

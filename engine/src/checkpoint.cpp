@@ -279,7 +279,7 @@ void check_shapes(In& in, const Model& m, const RunPosition& pos, const State& s
        "consumers");
   need(c.choice.size() == n * sectors, "consumers.choice");
   const bool network = m.scenario.network.kind != NetworkKind::kNone;
-  need(c.previous.size() == (network ? n * sectors : 0), "consumers.previous");
+  need(c.previous.empty() || (network && c.previous.size() == n * sectors), "consumers.previous");
   need(st.peer_words.empty() || (network && st.peer_words.size() == n), "peer_words");
   for (std::size_t i = 0; i < c.choice.size(); ++i)
     if (c.choice[i] > m.sector_services[i % sectors].size()) need(false, "consumers.choice");

@@ -1032,6 +1032,7 @@ void consumer_pass(const Model& m, const Phase& ph, State& st) {
   if (words) {
     st.peer_words.resize(n);
   } else if (!st.network.empty()) {
+    cons.previous.resize(cons.choice.size());  // made by the first pass that needs it
     std::copy(cons.choice.begin(), cons.choice.end(), cons.previous.begin());
   }
 

@@ -44,9 +44,9 @@ std::uint64_t estimate_run_bytes(const Model& m) {
   const std::uint64_t n = m.consumers, sectors = static_cast<std::uint64_t>(m.sectors);
   const bool network = m.scenario.network.kind != NetworkKind::kNone;
   // Consumers (state.hpp): privacy, activity, trust 4 bytes each, consent 1, choice one byte
-  // per sector, and with a network the previous step's choices as well, and (for peer counts
-  // that fit one word, see consumers.cpp) an 8-byte word per consumer.
-  std::uint64_t bytes = n * (4 + 4 + 4 + 1 + sectors + (network ? sectors + 8 : 0));
+  // per sector, and with a network the peers' snapshot: an 8-byte word per consumer where
+  // their counts fit one (see consumers.cpp), else the previous step's choices.
+  std::uint64_t bytes = n * (4 + 4 + 4 + 1 + sectors + (network ? std::max<std::uint64_t>(sectors, 8) : 0));
   // Network (network.cpp): the CSR arrays, 4 bytes per neighbour (degree per consumer) and 8 per
   // offset, peak while they are built: to_csr holds the degree counts, the fill cursors and the
   // offsets (8 bytes per consumer each) next to the raw neighbour list; Barabasi-Albert also

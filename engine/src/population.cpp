@@ -67,8 +67,6 @@ void init_population(const Model& m, State& st) {
   c.trust.resize(n);
   c.consent.resize(n);
   c.choice.resize(static_cast<std::size_t>(n) * sectors);
-  const bool network = sc.network.kind != NetworkKind::kNone;
-  if (network) c.previous.resize(c.choice.size());
   const auto initial_trust = static_cast<float>(sc.consumers.initial_trust);
   const std::uint8_t initial_consent = sc.regulator.consent == ConsentRegime::kOptIn ? 0 : 1;
 
@@ -106,8 +104,6 @@ void init_population(const Model& m, State& st) {
       c.trust[i] = initial_trust;
       c.consent[i] = initial_consent;
     }
-    if (network)
-      std::fill_n(c.previous.begin() + static_cast<std::ptrdiff_t>(first) * sectors, count * sectors, std::uint8_t{0});
     for (std::uint32_t block = 0; block < choice_blocks; ++block) {
       draw_batch<kIds>(st.key, Stream::kInitialChoice, 0, first, block, raw);
       const int first_sector = static_cast<int>(4 * block), last = std::min(sectors, first_sector + 4);

@@ -30,8 +30,8 @@ template <class T>
 using ConsumerArray = std::vector<T, boost::noinit_adaptor<boost::alignment::aligned_allocator<T, 64>>>;
 
 // Consumers as one array per attribute. Hot arrays (read every step by every consumer) are
-// narrow: 4-byte floats and 1-byte codes, so a consumer costs 13 + 2*sectors bytes (with a
-// network; 13 + sectors without).
+// narrow: 4-byte floats and 1-byte codes, so a consumer costs 13 + sectors bytes, and with a
+// network also its peers' snapshot (State::peer_words, 8 bytes, or `previous`, sectors bytes).
 struct Consumers {
   ConsumerArray<float> privacy;          // [N] theta_i, privacy sensitivity
   ConsumerArray<float> activity;         // [N] a_i, data generated per use
@@ -39,9 +39,10 @@ struct Consumers {
   ConsumerArray<std::uint8_t> consent;   // [N] c_i in {0, 1}
   ConsumerArray<std::uint8_t> choice;    // [N * sectors] choice code per sector: 0 = outside,
                                          // j = j-th service of the sector (Model::sector_services)
-  ConsumerArray<std::uint8_t> previous;  // [N * sectors] last step's codes; only with a network,
-                                         // so peers read a stable snapshot while choices change
-                                         // (refreshed where State::peer_words do not apply; 0 before)
+  ConsumerArray<std::uint8_t> previous;  // [N * sectors] last step's codes, so that peers read a
+                                         // stable snapshot while choices change: only with a
+                                         // network where State::peer_words do not apply, made
+                                         // by the first consumer pass (empty otherwise)
 };
 
 // Undirected graph in compressed sparse rows: neighbours of i are
