@@ -25,7 +25,8 @@ using AlignedVector = std::vector<T, boost::alignment::aligned_allocator<T, 64>>
 
 // An AlignedVector whose resize leaves new elements uninitialised, for the per-consumer arrays:
 // they are written in full where they are made (population.cpp, in parallel, so that their
-// pages are first touched by the threads that fill them) or read (checkpoint.cpp).
+// pages are first touched by the threads that fill them; `previous` in consumers.cpp) or read
+// (checkpoint.cpp).
 template <class T>
 using ConsumerArray = std::vector<T, boost::noinit_adaptor<boost::alignment::aligned_allocator<T, 64>>>;
 
