@@ -166,18 +166,15 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
   // from far[block_start[k]] on (a fraction `rewire` of the edges: 2 bytes a node at degree 10
   // and the default rewire 0.1).
   std::vector<std::uint32_t> far(block_start[blocks]);
+  // the block that starts at node `first`: its far ends, and the end of its nodes
+  const auto block_far = [&](std::int64_t first) { return far.data() + block_start[static_cast<std::size_t>(first / kIds)]; };
+  const auto block_end = [&](std::int64_t first) { return static_cast<std::uint32_t>(std::min(total, first + kIds)); };
 #pragma omp parallel for schedule(static)
   for (std::int64_t first = 0; first < total; first += kIds) {
-    auto at = block_start[static_cast<std::size_t>(first / kIds)];
-    for (auto i = static_cast<std::uint32_t>(first); i < static_cast<std::uint32_t>(std::min(total, first + kIds)); ++i)
-      each_rewired(i, [&](std::uint32_t j) { far[at++] = target(i, j, draws(i, j)); });
+    std::uint32_t* v = block_far(first);
+    for (auto i = static_cast<std::uint32_t>(first); i < block_end(first); ++i)
+      each_rewired(i, [&](std::uint32_t j) { *v++ = target(i, j, draws(i, j)); });
   }
-  // f(i, v) for each rewired edge (i, v) of the nodes of the block that starts at `first`
-  const auto block_rewired = [&](std::int64_t first, auto&& f) {
-    const std::uint32_t* v = far.data() + block_start[static_cast<std::size_t>(first / kIds)];
-    for (auto i = static_cast<std::uint32_t>(first); i < static_cast<std::uint32_t>(std::min(total, first + kIds)); ++i)
-      each_rewired(i, [&](std::uint32_t) { f(i, *v++); });
-  };
   // a node's own edges and the kept ring edges of its predecessors (self loops of a ring
   // shorter than half are dropped)
   const auto local_degree = [&](std::uint32_t u) {
@@ -197,8 +194,9 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
   // The rewired edges (i, v) of the block at `first` to `visit`, after `touch` has requested
   // every v's cache line: the far ends are anywhere, and their misses overlap so.
   const auto for_rewired = [&](std::int64_t first, auto&& visit, auto&& touch) {
-    block_rewired(first, [&](std::uint32_t, std::uint32_t v) { touch(v); });
-    block_rewired(first, visit);
+    for (const std::uint32_t *v = block_far(first), *last = block_far(first + kIds); v != last; ++v) touch(*v);
+    const std::uint32_t* v = block_far(first);
+    for (auto i = static_cast<std::uint32_t>(first); i < block_end(first); ++i) each_rewired(i, [&](std::uint32_t) { visit(i, *v++); });
   };
   Network g;
   auto& off = g.offsets;
@@ -224,8 +222,8 @@ Network watts_strogatz(std::uint32_t n, std::uint32_t half, double rewire, const
     // rewired edges that land on u), so that sorting the row moves few entries
 #pragma omp for schedule(static)
     for (std::int64_t first = 0; first < total; first += kIds) {
-      const std::uint32_t* v = far.data() + block_start[static_cast<std::size_t>(first / kIds)];
-      for (auto u = static_cast<std::uint32_t>(first); u < static_cast<std::uint32_t>(std::min(total, first + kIds)); ++u) {
+      const std::uint32_t* v = block_far(first);
+      for (auto u = static_cast<std::uint32_t>(first); u < block_end(first); ++u) {
         auto q = off[u];
         for (std::uint32_t j = half; j >= 1; --j) {
           const std::uint32_t i = back(u, j);
